@@ -1,0 +1,32 @@
+#!/bin/bash
+# Install what the rig needs from Debian's archive.  Idempotent.
+set -euo pipefail
+. "$(dirname "$0")/common.sh"
+
+PKGS=(
+	"$BASE_PKG=$BASE_PKG_VERSION"
+	build-essential flex bison bc libelf-dev libssl-dev cpio kmod xz-utils
+	rsync perl python3 ccache sparse
+	qemu-system-x86 busybox-static
+)
+
+missing=()
+for p in "${PKGS[@]}"; do
+	name=${p%%=*}
+	want=${p#*=}
+	have=$(dpkg-query -W -f='${Status} ${Version}' "$name" 2>/dev/null || true)
+	case "$have" in
+	"install ok installed "*)
+		[ "$want" = "$p" ] || [ "${have##* }" = "$want" ] || missing+=("$p")
+		;;
+	*) missing+=("$p") ;;
+	esac
+done
+
+[ ${#missing[@]} -eq 0 ] && { echo "rig: all packages present"; exit 0; }
+
+SUDO=
+[ "$(id -u)" -eq 0 ] || SUDO=sudo
+step "installing: ${missing[*]}"
+$SUDO apt-get update -qq
+DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"

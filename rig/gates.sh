@@ -1,0 +1,122 @@
+#!/bin/bash
+# Static gates on the series.  Each prints what it found and exits non-zero
+# on failure.
+#
+#   gates.sh checkpatch   checkpatch.pl --strict on every patch in patches/
+#   gates.sh bisect       every patch builds (W=1) on top of the previous ones
+#   gates.sh static       W=1 + sparse (C=2) and kernel-doc: no new warning in
+#                         the files the series touches, compared with base
+set -euo pipefail
+. "$(dirname "$0")/common.sh"
+
+touched_files() { kgit diff --name-only --diff-filter=d base HEAD; }
+
+# Directories to build for a set of files: those holding touched .c files.
+build_dirs() {
+	local f d dirs=""
+	for f in "$@"; do
+		case "$f" in
+		*.c) ;;
+		*) continue ;;
+		esac
+		case "$f" in tools/*) continue ;; esac
+		d=$(dirname "$f")/
+		[ -d "$KSRC/$d" ] || continue
+		case " $dirs " in *" $d "*) ;; *) dirs="$dirs $d" ;; esac
+	done
+	echo "$dirs"
+}
+
+gate_checkpatch() {
+	local p out bad=0 n=0
+	for p in "$TOP_DIR"/patches/[0-9][0-9][0-9][0-9]-*.patch; do
+		case "$(basename "$p")" in 0000-*) continue ;; esac
+		n=$((n + 1))
+		out=$(cd "$KSRC" && ./scripts/checkpatch.pl --strict --no-color --show-types "$p" 2>&1 || true)
+		if printf '%s\n' "$out" | grep -qE '^total: 0 errors, 0 warnings, 0 checks'; then
+			echo "checkpatch: $(basename "$p"): clean"
+		else
+			echo "checkpatch: $(basename "$p"):"
+			printf '%s\n' "$out" | sed 's/^/    /'
+			bad=1
+		fi
+	done
+	[ $n -gt 0 ] || die "no patches to check"
+	return $bad
+}
+
+gate_bisect() {
+	local head commits c dirs out bad=0
+	head=$(kgit symbolic-ref --short -q HEAD || kgit rev-parse HEAD)
+	commits=$(kgit rev-list --reverse base..HEAD)
+	for c in $commits; do
+		kgit checkout -q "$c"
+		dirs=$(build_dirs $(kgit diff --name-only --diff-filter=d base "$c"))
+		RIG_CONFIG_STRICT=0 "$RIG_DIR/config.sh" >/dev/null
+		if out=$(kmake W=1 $dirs 2>&1); then
+			echo "bisect: $(kgit log -1 --format='%h %s' "$c"): builds ($dirs )"
+		else
+			echo "bisect: $(kgit log -1 --format='%h %s' "$c"): BUILD FAILED"
+			printf '%s\n' "$out" | grep -E 'error|warning' | head -30 | sed 's/^/    /'
+			bad=1
+		fi
+		if [ -d "$KSRC/tools/testing/selftests/vfio" ] &&
+			! BUILD_DIR=$BUILD_DIR "$RIG_DIR/selftests.sh" >/dev/null 2>&1; then
+			echo "bisect: $(kgit log -1 --format='%h' "$c"): selftests do not build"
+			bad=1
+		fi
+	done
+	kgit checkout -q "$head"
+	"$RIG_DIR/config.sh" >/dev/null
+	return $bad
+}
+
+# Warnings of a W=1 C=2 build and kernel-doc over the given files, without
+# line numbers so base and HEAD compare.
+collect_warnings() {
+	local dirs=$1
+	shift
+	{
+		kmake -k W=1 C=2 $dirs 2>&1 || true
+		(cd "$KSRC" && ./scripts/kernel-doc -none -Wall "$@" 2>&1) || true
+	} | grep -E 'warning|error' | sed -E "s|$KSRC/||; s|:[0-9]+(:[0-9]+)?:|:|" |
+		grep -E "^($(printf '%s|' "$@" | sed 's/|$//'))" | sort -u
+}
+
+gate_static() {
+	local files dirs head c_files before after new
+	head=$(kgit symbolic-ref --short -q HEAD || kgit rev-parse HEAD)
+	files=$(touched_files | grep -E '\.(c|h)$' | grep -v '^tools/' || true)
+	dirs=$(build_dirs $files)
+
+	after=$(collect_warnings "$dirs" $files)
+
+	# The same files at base: warnings they already had are not ours.
+	kgit checkout -q base
+	RIG_CONFIG_STRICT=0 "$RIG_DIR/config.sh" >/dev/null
+	local base_files="" f
+	for f in $files; do [ -f "$KSRC/$f" ] && base_files="$base_files $f"; done
+	before=$(collect_warnings "$(build_dirs $base_files)" $base_files)
+	kgit checkout -q "$head"
+	"$RIG_DIR/config.sh" >/dev/null
+
+	new=$(comm -13 <(printf '%s\n' "$before") <(printf '%s\n' "$after") | sed '/^$/d')
+	echo "static: W=1, sparse and kernel-doc over:" $files
+	if [ -n "$before" ]; then
+		echo "static: already at base (not counted):"
+		printf '%s\n' "$before" | sed 's/^/    /'
+	fi
+	if [ -n "$new" ]; then
+		echo "static: new warnings:"
+		printf '%s\n' "$new" | sed 's/^/    /'
+		return 1
+	fi
+	echo "static: no new warnings"
+}
+
+case "${1:-}" in
+checkpatch) gate_checkpatch ;;
+bisect) gate_bisect ;;
+static) gate_static ;;
+*) die "usage: gates.sh checkpatch|bisect|static" ;;
+esac

@@ -1,0 +1,33 @@
+#!/bin/bash
+# Pack the test VM's initramfs: busybox, the kernel's modules, the
+# selftests and the guest scripts.
+set -euo pipefail
+. "$(dirname "$0")/common.sh"
+
+root=$GUEST_DIR/root
+[ -d "$GUEST_DIR/modroot/lib/modules" ] || die "no modules; run make build"
+rm -rf "$root"
+mkdir -p "$root"/{bin,sbin,etc,proc,sys,dev,tmp,root,rig,usr/bin,usr/sbin,lib}
+
+cp /bin/busybox "$root/bin/busybox"
+for app in $("$root/bin/busybox" --list-full); do
+	mkdir -p "$root/$(dirname "$app")"
+	ln -sf /bin/busybox "$root/$app"
+done
+cp -a "$GUEST_DIR/modroot/lib/modules" "$root/lib/"
+
+cp "$RIG_DIR/guest/init" "$root/init"
+cp "$RIG_DIR"/guest/*.sh "$root/rig/" 2>/dev/null || true
+chmod +x "$root/init"
+
+# The demo's own tool, built against the tree's uAPI.
+kmake -s headers_install >/dev/null
+gcc -static -O2 -Wall -Wextra -Werror -isystem "$KOUT/usr/include" \
+	-o "$root/usr/bin/vfio-peek" "$RIG_DIR/guest/vfio-peek.c"
+
+if [ -d "$GUEST_DIR/selftests" ]; then
+	cp -a "$GUEST_DIR/selftests" "$root/selftests"
+fi
+
+(cd "$root" && find . -print0 | cpio --null -o -H newc --quiet) | gzip -1 >"$GUEST_DIR/initramfs.gz"
+echo "rig: initramfs $(du -h "$GUEST_DIR/initramfs.gz" | cut -f1)"

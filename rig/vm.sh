@@ -1,0 +1,60 @@
+#!/bin/bash
+# Boot the test kernel in QEMU: q35, intel-iommu, two edu devices and a
+# pci-testdev, each in its own IOMMU group; the host root is shared over 9p.
+#
+#   vm.sh test|demo|shell [timeout-seconds]
+#
+# The console goes to the terminal and to $LOG_DIR/<mode>.log.  KVM is used
+# when a probe boot succeeds with it, TCG otherwise.
+set -euo pipefail
+. "$(dirname "$0")/common.sh"
+
+mode=${1:-shell}
+limit=${2:-1800}
+[ -f "$GUEST_DIR/bzImage" ] || die "no kernel; run make build"
+[ -f "$GUEST_DIR/initramfs.gz" ] || die "no initramfs; run make build"
+mkdir -p "$LOG_DIR"
+
+qemu_cmd() {
+	local accel=$1 m=$2
+	local cpu=max
+	[ "$accel" = kvm ] && cpu=host
+	echo qemu-system-x86_64 -nodefaults -no-reboot -display none \
+		-machine q35,accel="$accel" -cpu "$cpu" -smp 2 -m 3G \
+		-device intel-iommu,intremap=on \
+		-device edu,addr=04.0 -device edu,addr=05.0 \
+		-device pci-testdev,addr=06.0 \
+		-virtfs local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap \
+		-kernel "$GUEST_DIR/bzImage" -initrd "$GUEST_DIR/initramfs.gz" \
+		-append "'console=ttyS0 intel_iommu=on iommu=nopt panic=-1 oops=panic kmemleak=on hung_task_panic=0 rig.mode=$m'" \
+		-serial stdio
+}
+
+# Pick the accelerator once per build directory.
+accel_file=$BUILD_DIR/accel
+if [ ! -f "$accel_file" ]; then
+	accel=tcg
+	if [ -w /dev/kvm ]; then
+		if timeout 30 bash -c "$(qemu_cmd kvm probe)" </dev/null 2>/dev/null |
+			grep -q "RIG: guest up"; then
+			accel=kvm
+		fi
+	fi
+	echo "$accel" >"$accel_file"
+fi
+accel=$(cat "$accel_file")
+
+log=$LOG_DIR/$mode.log
+echo "rig: booting ($accel) in $mode mode; console log in $log"
+set +e
+if [ "$mode" = shell ]; then
+	eval "$(qemu_cmd "$accel" "$mode")" 2>&1 | tee "$log"
+	exit 0
+fi
+timeout --foreground "$limit" bash -c "$(qemu_cmd "$accel" "$mode")" </dev/null 2>&1 |
+	tr -d '\r' | tee "$log"
+rc=${PIPESTATUS[0]}
+set -e
+[ "$rc" -eq 124 ] && { echo "rig: VM timed out after ${limit}s" >&2; exit 1; }
+grep -q "RIG: $mode finished" "$log" || { echo "rig: VM did not finish its job" >&2; exit 1; }
+exit 0
