@@ -6,7 +6,7 @@ set -euo pipefail
 PKGS=(
 	"$BASE_PKG=$BASE_PKG_VERSION"
 	build-essential flex bison bc libelf-dev libssl-dev cpio kmod xz-utils
-	rsync perl python3 ccache sparse
+	rsync perl python3 python3-ply python3-git git ccache sparse
 	qemu-system-x86 busybox-static
 )
 

@@ -32,8 +32,9 @@ gate_checkpatch() {
 	for p in "$TOP_DIR"/patches/[0-9][0-9][0-9][0-9]-*.patch; do
 		case "$(basename "$p")" in 0000-*) continue ;; esac
 		n=$((n + 1))
-		out=$(cd "$KSRC" && ./scripts/checkpatch.pl --strict --no-color --show-types "$p" 2>&1 || true)
-		if printf '%s\n' "$out" | grep -qE '^total: 0 errors, 0 warnings, 0 checks'; then
+		out=$(cd "$KSRC" && PATH=/usr/bin:$PATH ./scripts/checkpatch.pl --strict --no-color --show-types "$p" 2>&1 || true)
+		if printf '%s\n' "$out" | grep -qE '^total: 0 errors, 0 warnings, 0 checks' &&
+			! printf '%s\n' "$out" | grep -q 'Traceback'; then
 			echo "checkpatch: $(basename "$p"): clean"
 		else
 			echo "checkpatch: $(basename "$p"):"

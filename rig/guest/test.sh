@@ -18,7 +18,30 @@ run_suite() {
 	fi
 }
 
+# KUnit: loading the test module runs its suite; the KTAP goes to the
+# kernel log.  Each test case is one result.
+run_kunit() {
+	module=$1
+	echo "RIG: kunit $module"
+	echo "rig: kunit $module begins" >/dev/kmsg
+	if ! modprobe "$module"; then
+		echo "RIG-TEST: not ok kunit: modprobe $module failed" >>"$results"
+		return
+	fi
+	dmesg | sed -n "/rig: kunit $module begins/,\$p" |
+		sed -E 's/^\[ *[0-9.]+\] //' >/tmp/kunit.out
+	cat /tmp/kunit.out
+	grep -E '^    (not )?ok [0-9]+ ' /tmp/kunit.out |
+		sed -E "s/^    (not ok|ok) [0-9]+ /RIG-TEST: \1 kunit: /" >>"$results"
+	grep -qE '^    (not )?ok [0-9]+ ' /tmp/kunit.out ||
+		echo "RIG-TEST: not ok kunit: $module ran no test" >>"$results"
+	rmmod "$module"
+}
+
 : >"$results"
+modprobe vfio-pci
+run_kunit vfio_pci_vendor_test
+rmmod vfio_pci
 run_suite selftests /selftests/vfio/vfio_vendor_ops.sh
 
 echo "RIG: results begin"

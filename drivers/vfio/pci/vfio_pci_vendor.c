@@ -1,0 +1,195 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * vfio-pci vendor ops: the list of vendor drivers and the choice of one when
+ * vfio-pci binds a device.
+ *
+ * Module references:
+ *  - A registered vendor holds nothing.  Its module uses vfio-pci's symbols,
+ *    so vfio-pci cannot go away while the vendor is registered, and the
+ *    vendor's module_exit unregisters it.
+ *  - A device driven by a vendor holds a reference on the vendor module from
+ *    the successful probe until after its remove callback, so the module
+ *    cannot be unloaded while a device uses its ops.
+ *  - A module that is being unloaded is skipped (try_module_get() fails).
+ */
+
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <kunit/visibility.h>
+#include <linux/module.h>
+#include <linux/mutex.h>
+#include <linux/pci.h>
+#include <linux/vfio.h>
+
+#include "vfio_pci_vendor.h"
+
+static LIST_HEAD(vfio_pci_vendors);
+static DEFINE_MUTEX(vfio_pci_vendors_lock);
+
+int __vfio_pci_register_vendor_driver(struct vfio_pci_vendor_driver_ops *ops,
+				      struct module *owner)
+{
+	struct vfio_pci_vendor_driver_ops *cur;
+	int ret = 0;
+
+	if (!ops || !ops->name || !ops->probe || !ops->remove ||
+	    !ops->device_ops)
+		return -EINVAL;
+
+	if (!ops->device_ops->init || !ops->device_ops->release) {
+		pr_err("vendor driver %s: device_ops need .init and .release (vfio_pci_core_init_dev/release_dev)\n",
+		       ops->name);
+		return -EINVAL;
+	}
+
+	mutex_lock(&vfio_pci_vendors_lock);
+	list_for_each_entry(cur, &vfio_pci_vendors, node) {
+		if (cur == ops || !strcmp(cur->name, ops->name)) {
+			pr_err("vendor driver %s is already registered\n",
+			       ops->name);
+			ret = -EEXIST;
+			goto out_unlock;
+		}
+	}
+	ops->owner = owner;
+	list_add_tail(&ops->node, &vfio_pci_vendors);
+	pr_debug("vendor driver %s registered\n", ops->name);
+out_unlock:
+	mutex_unlock(&vfio_pci_vendors_lock);
+	return ret;
+}
+EXPORT_SYMBOL_GPL(__vfio_pci_register_vendor_driver);
+
+/**
+ * vfio_pci_unregister_vendor_driver() - stop offering devices to a vendor
+ * @ops: a vendor driver registered with vfio_pci_register_vendor_driver()
+ *
+ * Devices the vendor already drives keep its ops until they are unbound;
+ * they pin the vendor module, so a module_exit never runs while they do.
+ */
+void vfio_pci_unregister_vendor_driver(struct vfio_pci_vendor_driver_ops *ops)
+{
+	mutex_lock(&vfio_pci_vendors_lock);
+	list_del(&ops->node);
+	mutex_unlock(&vfio_pci_vendors_lock);
+	pr_debug("vendor driver %s unregistered\n", ops->name);
+}
+EXPORT_SYMBOL_GPL(vfio_pci_unregister_vendor_driver);
+
+/**
+ * vfio_pci_vendor_data() - the vendor data of a device driven by a vendor
+ * @core_vdev: a device whose ops the vendor supplied
+ *
+ * Valid from registration with VFIO (not yet in .init) until the vendor's
+ * remove callback.
+ *
+ * Return: what the vendor's probe returned for this device.
+ */
+void *vfio_pci_vendor_data(struct vfio_device *core_vdev)
+{
+	struct vfio_pci_device *vpdev =
+		container_of(core_vdev, struct vfio_pci_device, core.vdev);
+
+	return vpdev->vendor_data;
+}
+EXPORT_SYMBOL_GPL(vfio_pci_vendor_data);
+
+/**
+ * vfio_pci_get_barmap() - the kernel mapping of a device's BAR
+ * @core_vdev: an open device bound to vfio-pci
+ * @bar: the BAR's index, 0 to PCI_STD_NUM_BARS - 1
+ *
+ * Maps the BAR on first use with vfio_pci_core_setup_barmap(); the mapping
+ * lasts until the device is closed.  Like vfio-pci's own BAR accesses, the
+ * first call must not race with another first access to the same BAR:
+ * call it from .open_device or under the vendor's own lock.
+ *
+ * Return: the mapping, or IOMEM_ERR_PTR(-EINVAL) when @bar is out of range
+ * or not implemented, or the error from mapping it.
+ */
+void __iomem *vfio_pci_get_barmap(struct vfio_device *core_vdev, int bar)
+{
+	struct vfio_pci_core_device *vdev = vfio_pci_core(core_vdev);
+	int ret;
+
+	if (bar < 0 || bar >= PCI_STD_NUM_BARS ||
+	    !pci_resource_len(vdev->pdev, bar))
+		return IOMEM_ERR_PTR(-EINVAL);
+
+	ret = vfio_pci_core_setup_barmap(vdev, bar);
+	if (ret)
+		return IOMEM_ERR_PTR(ret);
+
+	return vdev->barmap[bar];
+}
+EXPORT_SYMBOL_GPL(vfio_pci_get_barmap);
+
+/**
+ * vfio_pci_vendor_probe() - pick the vendor driver for a device being bound
+ * @pdev: the device
+ * @wait: load the vendor module for @pdev and wait for it; when false the
+ *	module is only requested, for devices bound while vfio-pci itself is
+ *	initialising (a vendor module cannot finish loading before vfio-pci has)
+ * @vendor_data: returns what the vendor's probe returned
+ *
+ * Return: the vendor whose probe accepted @pdev, with a reference held on
+ * its module, or NULL to drive @pdev with plain vfio-pci.
+ */
+const struct vfio_pci_vendor_driver_ops *
+vfio_pci_vendor_probe(struct pci_dev *pdev, bool wait, void **vendor_data)
+{
+	const struct vfio_pci_vendor_driver_ops *found = NULL;
+	struct vfio_pci_vendor_driver_ops *ops;
+	void *data;
+
+	/*
+	 * Most devices have no vendor module, so a failed modprobe is normal;
+	 * what counts is the list of registered vendors below.
+	 */
+	if (wait) {
+		request_module("vfio-pci:%04x-%04x", pdev->vendor, pdev->device);
+	} else {
+		request_module_nowait("vfio-pci:%04x-%04x", pdev->vendor,
+				      pdev->device);
+		pr_info_once("devices bound while vfio-pci loads get no vendor driver; unbind and bind them again to use one\n");
+	}
+
+	mutex_lock(&vfio_pci_vendors_lock);
+	list_for_each_entry(ops, &vfio_pci_vendors, node) {
+		if (!try_module_get(ops->owner))
+			continue;
+
+		data = ops->probe(pdev);
+		if (!IS_ERR(data)) {
+			found = ops;
+			*vendor_data = data;
+			pci_info(pdev, "driven by vendor driver %s\n", ops->name);
+			break;
+		}
+
+		module_put(ops->owner);
+		if (PTR_ERR(data) != -ENODEV)
+			pci_warn(pdev, "vendor driver %s failed to probe (%pe), using plain vfio-pci\n",
+				 ops->name, data);
+	}
+	mutex_unlock(&vfio_pci_vendors_lock);
+
+	return found;
+}
+EXPORT_SYMBOL_IF_KUNIT(vfio_pci_vendor_probe);
+
+/**
+ * vfio_pci_vendor_release() - undo a successful vfio_pci_vendor_probe()
+ * @vendor: the vendor it returned, or NULL
+ * @vendor_data: the data its probe returned
+ */
+void vfio_pci_vendor_release(const struct vfio_pci_vendor_driver_ops *vendor,
+			     void *vendor_data)
+{
+	if (!vendor)
+		return;
+
+	vendor->remove(vendor_data);
+	module_put(vendor->owner);
+}
+EXPORT_SYMBOL_IF_KUNIT(vfio_pci_vendor_release);

@@ -1,0 +1,332 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * KUnit tests for vfio-pci vendor ops: registration checks, the choice of
+ * a vendor for a device and the module references that go with it, and the
+ * bounds of vfio_pci_get_barmap() and device-specific interrupts.
+ *
+ * The fake vendors are owned by this test module, so the module's own
+ * reference count shows whether vfio-pci took and dropped its references.
+ */
+
+#include <kunit/test.h>
+#include <kunit/visibility.h>
+#include <linux/module.h>
+#include <linux/pci.h>
+#include <linux/vfio_pci_core.h>
+#include <linux/vfio_pci_vendor.h>
+
+#include "vfio_pci_vendor.h"
+
+static const struct vfio_device_ops test_device_ops = {
+	.name		= "vfio-pci-vendor-test",
+	.init		= vfio_pci_core_init_dev,
+	.release	= vfio_pci_core_release_dev,
+};
+
+static const struct vfio_device_ops test_device_ops_no_init = {
+	.name		= "vfio-pci-vendor-test-no-init",
+	.release	= vfio_pci_core_release_dev,
+};
+
+/* What each fake vendor's probe returns, and how often it was called. */
+struct test_vendor {
+	struct vfio_pci_vendor_driver_ops	ops;
+	void					*ret;
+	int					probed;
+	int					removed;
+};
+
+static struct test_vendor vendors[3];
+
+static void *test_probe(struct pci_dev *pdev, int i)
+{
+	vendors[i].probed++;
+	return vendors[i].ret;
+}
+
+static void *test_probe0(struct pci_dev *pdev)
+{
+	return test_probe(pdev, 0);
+}
+
+static void *test_probe1(struct pci_dev *pdev)
+{
+	return test_probe(pdev, 1);
+}
+
+static void *test_probe2(struct pci_dev *pdev)
+{
+	return test_probe(pdev, 2);
+}
+
+static void test_remove(void *data)
+{
+	int i;
+
+	for (i = 0; i < ARRAY_SIZE(vendors); i++)
+		if (vendors[i].ret == data)
+			vendors[i].removed++;
+}
+
+static void *(*const test_probes[])(struct pci_dev *) = {
+	test_probe0, test_probe1, test_probe2,
+};
+
+static const char *const test_names[] = {
+	"kunit-vendor-a", "kunit-vendor-b", "kunit-vendor-c",
+};
+
+static int vendor_test_init(struct kunit *test)
+{
+	int i;
+
+	memset(vendors, 0, sizeof(vendors));
+	for (i = 0; i < ARRAY_SIZE(vendors); i++) {
+		vendors[i].ops.name = test_names[i];
+		vendors[i].ops.probe = test_probes[i];
+		vendors[i].ops.remove = test_remove;
+		vendors[i].ops.device_ops = &test_device_ops;
+		vendors[i].ret = ERR_PTR(-ENODEV);
+	}
+	return 0;
+}
+
+static struct pci_dev *fake_pdev(struct kunit *test)
+{
+	struct pci_dev *pdev = kunit_kzalloc(test, sizeof(*pdev), GFP_KERNEL);
+
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, pdev);
+	/* An ID no module claims, so the module request finds nothing. */
+	pdev->vendor = 0xffff;
+	pdev->device = 0x0001;
+	return pdev;
+}
+
+static void register_all(struct kunit *test, int n)
+{
+	int i;
+
+	for (i = 0; i < n; i++)
+		KUNIT_ASSERT_EQ(test,
+				vfio_pci_register_vendor_driver(&vendors[i].ops), 0);
+}
+
+static void unregister_all(int n)
+{
+	int i;
+
+	for (i = 0; i < n; i++)
+		vfio_pci_unregister_vendor_driver(&vendors[i].ops);
+}
+
+static void vendor_register_checks_ops(struct kunit *test)
+{
+	struct vfio_pci_vendor_driver_ops ops = vendors[0].ops;
+
+	KUNIT_EXPECT_EQ(test, vfio_pci_register_vendor_driver(NULL), -EINVAL);
+
+	ops.name = NULL;
+	KUNIT_EXPECT_EQ(test, vfio_pci_register_vendor_driver(&ops), -EINVAL);
+	ops = vendors[0].ops;
+	ops.probe = NULL;
+	KUNIT_EXPECT_EQ(test, vfio_pci_register_vendor_driver(&ops), -EINVAL);
+	ops = vendors[0].ops;
+	ops.remove = NULL;
+	KUNIT_EXPECT_EQ(test, vfio_pci_register_vendor_driver(&ops), -EINVAL);
+	ops = vendors[0].ops;
+	ops.device_ops = NULL;
+	KUNIT_EXPECT_EQ(test, vfio_pci_register_vendor_driver(&ops), -EINVAL);
+	ops = vendors[0].ops;
+	ops.device_ops = &test_device_ops_no_init;
+	KUNIT_EXPECT_EQ(test, vfio_pci_register_vendor_driver(&ops), -EINVAL);
+}
+
+static void vendor_register_twice(struct kunit *test)
+{
+	struct vfio_pci_vendor_driver_ops same_name = vendors[1].ops;
+
+	same_name.name = vendors[0].ops.name;
+	register_all(test, 1);
+	KUNIT_EXPECT_EQ(test, vfio_pci_register_vendor_driver(&vendors[0].ops),
+			-EEXIST);
+	KUNIT_EXPECT_EQ(test, vfio_pci_register_vendor_driver(&same_name),
+			-EEXIST);
+	unregister_all(1);
+
+	/* Unregistered, it can come back. */
+	register_all(test, 1);
+	KUNIT_EXPECT_PTR_EQ(test, vendors[0].ops.owner, THIS_MODULE);
+	unregister_all(1);
+}
+
+static void vendor_probe_first_accepting(struct kunit *test)
+{
+	const struct vfio_pci_vendor_driver_ops *got;
+	struct pci_dev *pdev = fake_pdev(test);
+	int refs = module_refcount(THIS_MODULE);
+	void *data = NULL;
+
+	vendors[1].ret = &vendors[1];
+	vendors[2].ret = &vendors[2];
+	register_all(test, 3);
+
+	got = vfio_pci_vendor_probe(pdev, true, &data);
+	KUNIT_EXPECT_PTR_EQ(test, got, &vendors[1].ops);
+	KUNIT_EXPECT_PTR_EQ(test, data, (void *)&vendors[1]);
+	KUNIT_EXPECT_EQ(test, vendors[0].probed, 1);
+	KUNIT_EXPECT_EQ(test, vendors[1].probed, 1);
+	KUNIT_EXPECT_EQ(test, vendors[2].probed, 0);
+	/* The chosen vendor's module is pinned, once. */
+	KUNIT_EXPECT_EQ(test, module_refcount(THIS_MODULE), refs + 1);
+
+	vfio_pci_vendor_release(got, data);
+	KUNIT_EXPECT_EQ(test, vendors[1].removed, 1);
+	KUNIT_EXPECT_EQ(test, module_refcount(THIS_MODULE), refs);
+	unregister_all(3);
+}
+
+static void vendor_probe_failure_falls_through(struct kunit *test)
+{
+	const struct vfio_pci_vendor_driver_ops *got;
+	struct pci_dev *pdev = fake_pdev(test);
+	int refs = module_refcount(THIS_MODULE);
+	void *data = NULL;
+
+	vendors[0].ret = ERR_PTR(-EIO);
+	vendors[1].ret = ERR_PTR(-ENOMEM);
+	register_all(test, 2);
+
+	got = vfio_pci_vendor_probe(pdev, true, &data);
+	KUNIT_EXPECT_NULL(test, got);
+	KUNIT_EXPECT_NULL(test, data);
+	KUNIT_EXPECT_EQ(test, vendors[0].probed, 1);
+	KUNIT_EXPECT_EQ(test, vendors[1].probed, 1);
+	/* Failed probes leak no reference and are not removed. */
+	KUNIT_EXPECT_EQ(test, module_refcount(THIS_MODULE), refs);
+	KUNIT_EXPECT_EQ(test, vendors[0].removed + vendors[1].removed, 0);
+
+	vfio_pci_vendor_release(got, data);
+	KUNIT_EXPECT_EQ(test, module_refcount(THIS_MODULE), refs);
+	unregister_all(2);
+}
+
+static void vendor_probe_null_data(struct kunit *test)
+{
+	const struct vfio_pci_vendor_driver_ops *got;
+	struct pci_dev *pdev = fake_pdev(test);
+	void *data = &data;
+
+	vendors[0].ret = NULL;
+	register_all(test, 1);
+	got = vfio_pci_vendor_probe(pdev, true, &data);
+	KUNIT_EXPECT_PTR_EQ(test, got, &vendors[0].ops);
+	KUNIT_EXPECT_NULL(test, data);
+	vfio_pci_vendor_release(got, data);
+	unregister_all(1);
+}
+
+static void vendor_probe_unregistered(struct kunit *test)
+{
+	struct pci_dev *pdev = fake_pdev(test);
+	void *data = NULL;
+
+	vendors[0].ret = &vendors[0];
+	register_all(test, 1);
+	unregister_all(1);
+	KUNIT_EXPECT_NULL(test, vfio_pci_vendor_probe(pdev, true, &data));
+	KUNIT_EXPECT_EQ(test, vendors[0].probed, 0);
+}
+
+static struct vfio_pci_core_device *fake_vdev(struct kunit *test)
+{
+	struct vfio_pci_core_device *vdev;
+
+	vdev = kunit_kzalloc(test, sizeof(*vdev), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, vdev);
+	vdev->pdev = fake_pdev(test);
+	return vdev;
+}
+
+static long barmap_err(struct vfio_pci_core_device *vdev, int bar)
+{
+	return PTR_ERR((__force void *)vfio_pci_get_barmap(&vdev->vdev, bar));
+}
+
+static void barmap_checks_index(struct kunit *test)
+{
+	static const int bad[] = { -1, PCI_STD_NUM_BARS, 100, INT_MIN, INT_MAX };
+	struct vfio_pci_core_device *vdev = fake_vdev(test);
+	int i;
+
+	for (i = 0; i < ARRAY_SIZE(bad); i++)
+		KUNIT_EXPECT_EQ(test, barmap_err(vdev, bad[i]), -EINVAL);
+
+	/* In range but not implemented: the fake device has no resources. */
+	for (i = 0; i < PCI_STD_NUM_BARS; i++)
+		KUNIT_EXPECT_EQ(test, barmap_err(vdev, i), -EINVAL);
+}
+
+static int test_set_irqs(struct vfio_pci_core_device *vdev,
+			 struct vfio_pci_dev_irq *irq, u32 flags,
+			 unsigned int start, unsigned int count, void *data)
+{
+	return 0;
+}
+
+static const struct vfio_pci_irqops test_irqops = {
+	.set_irqs = test_set_irqs,
+};
+
+static const struct vfio_pci_irqops test_irqops_no_set = {};
+
+static int reg_irq(struct vfio_pci_core_device *vdev,
+		   const struct vfio_pci_irqops *ops, unsigned int count, u32 flags)
+{
+	return vfio_pci_core_register_dev_irq(vdev, ops, count, flags, NULL);
+}
+
+static void dev_irq_bounds(struct kunit *test)
+{
+	struct vfio_pci_core_device *vdev = fake_vdev(test);
+	const unsigned int max = VFIO_PCI_MAX_DEV_IRQ_COUNT;
+	int i;
+
+	KUNIT_EXPECT_EQ(test, reg_irq(vdev, NULL, 1, 0), -EINVAL);
+	KUNIT_EXPECT_EQ(test, reg_irq(vdev, &test_irqops_no_set, 1, 0), -EINVAL);
+	KUNIT_EXPECT_EQ(test, reg_irq(vdev, &test_irqops, 0, 0), -EINVAL);
+	KUNIT_EXPECT_EQ(test, reg_irq(vdev, &test_irqops, max + 1, 0), -EINVAL);
+	KUNIT_EXPECT_EQ(test, reg_irq(vdev, &test_irqops, 1, VFIO_IRQ_INFO_EVENTFD),
+			-EINVAL);
+	KUNIT_EXPECT_EQ(test, vdev->num_dev_irqs, 0);
+
+	for (i = 0; i < VFIO_PCI_MAX_DEV_IRQS; i++)
+		KUNIT_EXPECT_EQ(test, reg_irq(vdev, &test_irqops, max, VFIO_IRQ_INFO_NORESIZE),
+				VFIO_PCI_NUM_IRQS + i);
+	KUNIT_EXPECT_EQ(test, reg_irq(vdev, &test_irqops, 1, 0), -ENOSPC);
+	KUNIT_EXPECT_EQ(test, vdev->num_dev_irqs, VFIO_PCI_MAX_DEV_IRQS);
+	kfree(vdev->dev_irq);
+}
+
+static struct kunit_case vfio_pci_vendor_test_cases[] = {
+	KUNIT_CASE(vendor_register_checks_ops),
+	KUNIT_CASE(vendor_register_twice),
+	KUNIT_CASE(vendor_probe_first_accepting),
+	KUNIT_CASE(vendor_probe_failure_falls_through),
+	KUNIT_CASE(vendor_probe_null_data),
+	KUNIT_CASE(vendor_probe_unregistered),
+	KUNIT_CASE(barmap_checks_index),
+	KUNIT_CASE(dev_irq_bounds),
+	{}
+};
+
+static struct kunit_suite vfio_pci_vendor_test_suite = {
+	.name = "vfio_pci_vendor",
+	.init = vendor_test_init,
+	.test_cases = vfio_pci_vendor_test_cases,
+};
+
+kunit_test_suite(vfio_pci_vendor_test_suite);
+
+MODULE_IMPORT_NS(EXPORTED_FOR_KUNIT_TESTING);
+MODULE_LICENSE("GPL");
+MODULE_DESCRIPTION("KUnit tests for vfio-pci vendor ops");

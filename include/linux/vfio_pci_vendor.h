@@ -1,0 +1,146 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * Vendor ops for vfio-pci: a vendor module supplies the vfio_device_ops of
+ * the devices it recognises when vfio-pci binds them.
+ */
+#ifndef VFIO_PCI_VENDOR_H
+#define VFIO_PCI_VENDOR_H
+
+#include <linux/device/driver.h>
+#include <linux/list.h>
+#include <linux/module.h>
+#include <linux/vfio_pci_core.h>
+
+
+/**
+ * struct vfio_pci_vendor_driver_ops - a vendor driver for vfio-pci devices
+ * @name: name shown to the administrator; use KBUILD_MODNAME
+ * @owner: module providing the callbacks, set at registration.  vfio-pci
+ *	holds a reference on it from a successful @probe until after @remove.
+ * @probe: offered each device vfio-pci binds.  Returns the vendor's
+ *	per-device data (NULL is allowed), ERR_PTR(-ENODEV) for a device that
+ *	is not the vendor's, or another ERR_PTR() when probing failed; the
+ *	device then binds as plain vfio-pci and the failure is logged.
+ *	Called with the device lock held and vfio-pci's vendor list locked.
+ * @remove: undoes @probe after the device left VFIO; called once for each
+ *	successful @probe.
+ * @device_ops: the vfio_device_ops of the devices this vendor drives.
+ *	vfio-pci allocates the device, so .init and .release must be, or call,
+ *	vfio_pci_core_init_dev() and vfio_pci_core_release_dev().
+ * @node: entry on vfio-pci's list of vendors; private to vfio-pci.
+ *
+ * A vendor module declares the devices it drives with
+ * MODULE_ALIAS("vfio-pci:vvvv-dddd") (lower-case hex vendor and device ID),
+ * which vfio-pci asks modprobe for when it binds such a device.
+ */
+struct vfio_pci_vendor_driver_ops {
+	const char			*name;
+	struct module			*owner;
+	void *(*probe)(struct pci_dev *pdev);
+	void (*remove)(void *vendor_data);
+	const struct vfio_device_ops	*device_ops;
+	struct list_head		node;
+};
+
+int __vfio_pci_register_vendor_driver(struct vfio_pci_vendor_driver_ops *ops,
+				      struct module *owner);
+void vfio_pci_unregister_vendor_driver(struct vfio_pci_vendor_driver_ops *ops);
+
+/**
+ * vfio_pci_register_vendor_driver() - offer a vendor driver to vfio-pci
+ * @ops: the vendor driver; must stay valid until unregistered
+ *
+ * Devices that vfio-pci binds after this call are offered to @ops->probe.
+ * Devices already bound are not.  Registration takes no module reference:
+ * the vendor module depends on vfio-pci through its symbols, and vfio-pci
+ * pins the vendor module only while a device uses it.
+ *
+ * Return: 0, -EINVAL for incomplete @ops, -EEXIST if @ops or its name is
+ * already registered.
+ */
+#define vfio_pci_register_vendor_driver(ops) \
+	__vfio_pci_register_vendor_driver(ops, THIS_MODULE)
+
+/*
+ * Defaults: a vendor's vfio_device_ops name, for every op it does not
+ * change, the function vfio-pci itself uses:
+ *
+ *	.init		= vfio_pci_core_init_dev,
+ *	.release	= vfio_pci_core_release_dev,
+ *	.open_device	= vfio_pci_open_device,
+ *	.close_device	= vfio_pci_core_close_device,
+ *	.ioctl		= vfio_pci_core_ioctl,
+ *	.device_feature	= vfio_pci_core_ioctl_feature,
+ *	.read		= vfio_pci_core_read,
+ *	.write		= vfio_pci_core_write,
+ *	.mmap		= vfio_pci_core_mmap,
+ *	.request	= vfio_pci_core_request,
+ *	.match		= vfio_pci_core_match,
+ *	.bind_iommufd	= vfio_iommufd_physical_bind,
+ *	.unbind_iommufd	= vfio_iommufd_physical_unbind,
+ *	.attach_ioas	= vfio_iommufd_physical_attach_ioas,
+ *	.detach_ioas	= vfio_iommufd_physical_detach_ioas,
+ *
+ * An op that changes a little of the behaviour handles its part and calls
+ * the default for the rest.
+ */
+int vfio_pci_open_device(struct vfio_device *core_vdev);
+
+void *vfio_pci_vendor_data(struct vfio_device *core_vdev);
+void __iomem *vfio_pci_get_barmap(struct vfio_device *core_vdev, int bar);
+
+static inline struct vfio_pci_core_device *
+vfio_pci_core(struct vfio_device *core_vdev)
+{
+	return container_of(core_vdev, struct vfio_pci_core_device, vdev);
+}
+
+/**
+ * vfio_pci_pdev() - the PCI device behind a vfio-pci device
+ * @core_vdev: a device bound to vfio-pci
+ *
+ * Return: the PCI device.
+ */
+static inline struct pci_dev *vfio_pci_pdev(struct vfio_device *core_vdev)
+{
+	return vfio_pci_core(core_vdev)->pdev;
+}
+
+/**
+ * vfio_pci_irq_type() - the interrupt type userspace has enabled
+ * @core_vdev: a device bound to vfio-pci
+ *
+ * Return: VFIO_PCI_INTX_IRQ_INDEX, _MSI_ or _MSIX_IRQ_INDEX, or
+ * VFIO_PCI_NUM_IRQS when none is enabled.  Stable only under the
+ * device's interrupt lock; otherwise a snapshot.
+ */
+static inline int vfio_pci_irq_type(struct vfio_device *core_vdev)
+{
+	return READ_ONCE(vfio_pci_core(core_vdev)->irq_type);
+}
+
+/**
+ * vfio_pci_num_regions() - the number of regions VFIO_DEVICE_GET_INFO reports
+ * @core_vdev: a device bound to vfio-pci
+ *
+ * Return: VFIO_PCI_NUM_REGIONS plus the device-specific regions registered
+ * with vfio_pci_core_register_dev_region() since the device was opened.
+ */
+static inline unsigned int vfio_pci_num_regions(struct vfio_device *core_vdev)
+{
+	return VFIO_PCI_NUM_REGIONS + vfio_pci_core(core_vdev)->num_regions;
+}
+
+/**
+ * module_vfio_pci_vendor_driver() - a vendor driver for a module's lifetime
+ * @__vendor: the module's struct vfio_pci_vendor_driver_ops
+ *
+ * Generates module_init(), which registers @__vendor and fails the module
+ * load with the registration's error, and module_exit(), which unregisters
+ * it.  For vendor modules that do nothing else when loaded and unloaded.
+ */
+#define module_vfio_pci_vendor_driver(__vendor) \
+	module_driver(__vendor, vfio_pci_register_vendor_driver, \
+		      vfio_pci_unregister_vendor_driver)
+
+#endif /* VFIO_PCI_VENDOR_H */

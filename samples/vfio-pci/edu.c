@@ -1,0 +1,128 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * vfio-pci vendor driver sample for QEMU's "edu" device (1234:11e8).
+ *
+ * QEMU's educational device (docs/specs/edu.rst in QEMU) is a 1 MiB MMIO
+ * BAR with an identification register, a factorial unit, an interrupt
+ * raiser and a small DMA engine.  It exists in every QEMU, so this sample
+ * shows and tests vfio-pci's vendor ops without special hardware:
+ *
+ *   qemu-system-x86_64 -machine q35 -device intel-iommu -device edu ...
+ *
+ * Bound to vfio-pci, an edu device makes vfio-pci request the module alias
+ * "vfio-pci:1234-11e8", which loads this module; its probe accepts the
+ * device and vfio-pci then drives it with edu_device_ops.  Every op is
+ * vfio-pci's default except .open_device, which also checks through the
+ * kernel's mapping of BAR0 that the device answers as an edu.
+ *
+ * The fail_probe parameter makes probe fail, to test that vfio-pci falls
+ * back to driving the device alone.
+ */
+
+#include <linux/module.h>
+#include <linux/pci.h>
+#include <linux/slab.h>
+#include <linux/vfio.h>
+#include <linux/vfio_pci_core.h>
+#include <linux/vfio_pci_vendor.h>
+
+#define EDU_VENDOR_ID		0x1234
+#define EDU_DEVICE_ID		0x11e8
+
+#define EDU_REG_ID		0x00	/* 0xRRrr00ed: major, minor, 0xed */
+#define EDU_ID_MAGIC_MASK	0xff
+#define EDU_ID_MAGIC		0xed
+
+static bool fail_probe;
+module_param(fail_probe, bool, 0644);
+MODULE_PARM_DESC(fail_probe, "Refuse every edu device with -EIO (for testing vfio-pci's fallback)");
+
+/**
+ * struct edu_device - what the sample keeps for each edu it drives
+ * @pdev: the edu device
+ * @id: its identification register, read at open
+ */
+struct edu_device {
+	struct pci_dev	*pdev;
+	u32		id;
+};
+
+static int edu_open_device(struct vfio_device *core_vdev)
+{
+	struct edu_device *edu = vfio_pci_vendor_data(core_vdev);
+	void __iomem *bar0;
+	int ret;
+
+	ret = vfio_pci_open_device(core_vdev);
+	if (ret)
+		return ret;
+
+	bar0 = vfio_pci_get_barmap(core_vdev, 0);
+	if (IS_ERR(bar0)) {
+		ret = PTR_ERR(bar0);
+		pci_err(edu->pdev, "cannot map BAR0: %d\n", ret);
+		vfio_pci_core_close_device(core_vdev);
+		return ret;
+	}
+
+	edu->id = ioread32(bar0 + EDU_REG_ID);
+	if ((edu->id & EDU_ID_MAGIC_MASK) != EDU_ID_MAGIC)
+		pci_warn(edu->pdev, "identification register reads %#010x, not an edu?\n",
+			 edu->id);
+
+	return 0;
+}
+
+static const struct vfio_device_ops edu_device_ops = {
+	.name		= "vfio-pci-edu",
+	.init		= vfio_pci_core_init_dev,
+	.release	= vfio_pci_core_release_dev,
+	.open_device	= edu_open_device,
+	.close_device	= vfio_pci_core_close_device,
+	.ioctl		= vfio_pci_core_ioctl,
+	.device_feature	= vfio_pci_core_ioctl_feature,
+	.read		= vfio_pci_core_read,
+	.write		= vfio_pci_core_write,
+	.mmap		= vfio_pci_core_mmap,
+	.request	= vfio_pci_core_request,
+	.match		= vfio_pci_core_match,
+	.bind_iommufd	= vfio_iommufd_physical_bind,
+	.unbind_iommufd	= vfio_iommufd_physical_unbind,
+	.attach_ioas	= vfio_iommufd_physical_attach_ioas,
+	.detach_ioas	= vfio_iommufd_physical_detach_ioas,
+};
+
+static void *edu_probe(struct pci_dev *pdev)
+{
+	struct edu_device *edu;
+
+	if (pdev->vendor != EDU_VENDOR_ID || pdev->device != EDU_DEVICE_ID)
+		return ERR_PTR(-ENODEV);
+
+	if (READ_ONCE(fail_probe))
+		return ERR_PTR(-EIO);
+
+	edu = kzalloc(sizeof(*edu), GFP_KERNEL);
+	if (!edu)
+		return ERR_PTR(-ENOMEM);
+
+	edu->pdev = pdev;
+	return edu;
+}
+
+static void edu_remove(void *vendor_data)
+{
+	kfree(vendor_data);
+}
+
+static struct vfio_pci_vendor_driver_ops edu_vendor_ops = {
+	.name		= KBUILD_MODNAME,
+	.probe		= edu_probe,
+	.remove		= edu_remove,
+	.device_ops	= &edu_device_ops,
+};
+module_vfio_pci_vendor_driver(edu_vendor_ops);
+
+MODULE_ALIAS("vfio-pci:1234-11e8");
+MODULE_LICENSE("GPL");
+MODULE_DESCRIPTION("vfio-pci vendor driver sample for QEMU's edu device");

@@ -1,0 +1,685 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+#
+# vfio-pci vendor ops with the sample vendor driver for QEMU's edu device
+# (samples/vfio-pci, module vfio_pci_edu): loading the vendor module on
+# demand, the module references of devices it drives, reloading vfio-pci,
+# the disable_vendor_ops and fail_probe parameters, repeated binding and
+# module loading, and kmemleak afterwards.
+#
+# Needs a guest with two edu devices (1234:11e8) and a pci-testdev
+# (1b36:0005), each in its own IOMMU group, nothing bound to vfio-pci, and
+# a kernel with CONFIG_DEBUG_KMEMLEAK.  Plain POSIX sh: runs in busybox.
+
+DIR=$(dirname "$0")
+TEST_BIN=$DIR/vfio_vendor_ops_test
+
+if [ -f "$DIR/ktap_helpers.sh" ]; then
+	# shellcheck source=../kselftest/ktap_helpers.sh
+	. "$DIR/ktap_helpers.sh"
+elif [ -f "$DIR/../kselftest/ktap_helpers.sh" ]; then
+	# shellcheck source=../kselftest/ktap_helpers.sh
+	. "$DIR/../kselftest/ktap_helpers.sh"
+else
+	KTAP_TESTNO=1
+	KTAP_CNT_PASS=0
+	KTAP_CNT_FAIL=0
+	KTAP_CNT_SKIP=0
+	KSFT_PASS=0
+	KSFT_FAIL=1
+	KSFT_SKIP=4
+	KSFT_NUM_TESTS=0
+
+	ktap_print_header() {
+		echo "TAP version 13"
+	}
+
+	ktap_set_plan() {
+		KSFT_NUM_TESTS=$1
+		echo "1..$KSFT_NUM_TESTS"
+	}
+
+	ktap_skip_all() {
+		echo "1..0 # SKIP $*"
+	}
+
+	ktap_test_pass() {
+		echo "ok $KTAP_TESTNO $1"
+		KTAP_TESTNO=$((KTAP_TESTNO + 1))
+		KTAP_CNT_PASS=$((KTAP_CNT_PASS + 1))
+	}
+
+	ktap_test_fail() {
+		echo "not ok $KTAP_TESTNO $1"
+		KTAP_TESTNO=$((KTAP_TESTNO + 1))
+		KTAP_CNT_FAIL=$((KTAP_CNT_FAIL + 1))
+	}
+
+	ktap_print_totals() {
+		echo "# Totals: pass:$KTAP_CNT_PASS fail:$KTAP_CNT_FAIL" \
+			"xfail:0 xpass:0 skip:$KTAP_CNT_SKIP error:0"
+	}
+
+	ktap_finished() {
+		ktap_print_totals
+		if [ $((KTAP_CNT_PASS + KTAP_CNT_SKIP)) -eq "$KSFT_NUM_TESTS" ]; then
+			exit "$KSFT_PASS"
+		fi
+		exit "$KSFT_FAIL"
+	}
+fi
+
+SYSPCI=/sys/bus/pci
+VFIO_DRV=$SYSPCI/drivers/vfio-pci
+VFIO_MOD=vfio_pci
+EDU_MOD=vfio_pci_edu
+DISABLE_PARAM=/sys/module/$VFIO_MOD/parameters/disable_vendor_ops
+FAIL_PARAM=/sys/module/$EDU_MOD/parameters/fail_probe
+DEBUGFS=/sys/kernel/debug
+KMEMLEAK=$DEBUGFS/kmemleak
+
+NUM_TESTS=13
+BIND_CYCLES=${VFIO_BIND_CYCLES:-100}
+MODULE_CYCLES=${VFIO_MODULE_CYCLES:-50}
+
+# Kernel log lines that mean a test upset the kernel
+SPLAT_RE='BUG:|WARNING:|Oops|general protection fault|KASAN|UBSAN'
+SPLAT_RE="$SPLAT_RE|circular locking|recursive locking|inconsistent lock state"
+SPLAT_RE="$SPLAT_RE|suspicious RCU usage|refcount_t:|Call Trace:"
+
+log() {
+	echo "# $*"
+}
+
+# Print stdin as TAP diagnostics, at most $1 lines
+log_lines() {
+	sed -n "1,${1}s/^/# /p"
+}
+
+# Write $1 to the sysfs file $2; say so when that fails
+sysfs_write() {
+	if ! { echo "$1" > "$2"; } 2>/dev/null; then
+		log "cannot write '$1' to $2"
+		return 1
+	fi
+}
+
+# The first line of file $1, or nothing when it cannot be read
+read_file() {
+	RF_LINE=
+	{ read -r RF_LINE < "$1"; } 2>/dev/null
+	echo "$RF_LINE"
+}
+
+# The PCI devices with vendor ID $1 and device ID $2, e.g. 0x1234 0x11e8
+find_devices() {
+	for FD_DEV in "$SYSPCI"/devices/*; do
+		{ read -r FD_VENDOR < "$FD_DEV/vendor"; } 2>/dev/null || continue
+		{ read -r FD_DEVICE < "$FD_DEV/device"; } 2>/dev/null || continue
+		if [ "$FD_VENDOR" = "$1" ] && [ "$FD_DEVICE" = "$2" ]; then
+			echo "${FD_DEV##*/}"
+		fi
+	done
+}
+
+is_bound() {
+	[ -e "$SYSPCI/devices/$1/driver" ]
+}
+
+is_vfio() {
+	[ -e "$VFIO_DRV/$1" ]
+}
+
+unbind() {
+	is_bound "$1" || return 0
+	sysfs_write "$1" "$SYSPCI/devices/$1/driver/unbind" || return 1
+	if is_bound "$1"; then
+		log "$1 is still bound after unbind"
+		return 1
+	fi
+}
+
+clear_override() {
+	sysfs_write "" "$SYSPCI/devices/$1/driver_override"
+}
+
+# Bind $1 to vfio-pci afresh, unbinding it first when it is bound
+bind() {
+	unbind "$1" || return 1
+	sysfs_write vfio-pci "$SYSPCI/devices/$1/driver_override" || return 1
+	sysfs_write "$1" "$SYSPCI/drivers_probe" || return 1
+	if ! is_vfio "$1"; then
+		log "$1 is not bound to vfio-pci after drivers_probe"
+		return 1
+	fi
+}
+
+# The vendor driver of $1 as vfio-pci shows it
+vendor_of() {
+	VO_NAME="(no vfio_vendor_driver)"
+	{ read -r VO_NAME < "$SYSPCI/devices/$1/vfio_vendor_driver"; } 2>/dev/null
+	echo "$VO_NAME"
+}
+
+# Check that vfio-pci drives $1 with vendor driver $2 ("none": plain)
+expect_vendor() {
+	EV_NAME=$(vendor_of "$1")
+	if [ "$EV_NAME" != "$2" ]; then
+		log "$1: vfio_vendor_driver is $EV_NAME, expected $2"
+		return 1
+	fi
+}
+
+mod_loaded() {
+	grep -q "^$1 " /proc/modules
+}
+
+mod_refcnt() {
+	read_file "/sys/module/$1/refcnt"
+}
+
+expect_refcnt() {
+	ER_CNT=$(mod_refcnt "$1")
+	if [ "$ER_CNT" != "$2" ]; then
+		log "module $1 has refcnt '$ER_CNT', expected $2"
+		return 1
+	fi
+}
+
+expect_unloaded() {
+	if mod_loaded "$1"; then
+		log "module $1 is loaded"
+		return 1
+	fi
+}
+
+# busybox sleep takes fractions when built with them; otherwise whole seconds
+if sleep 0.1 2>/dev/null; then
+	SLEEP_TICK=0.1
+	WAIT_TRIES=100
+else
+	SLEEP_TICK=1
+	WAIT_TRIES=10
+fi
+
+# Wait until module $1 has finished loading
+wait_for_module() {
+	WM_TRY=0
+	while [ "$WM_TRY" -lt "$WAIT_TRIES" ]; do
+		[ "$(read_file "/sys/module/$1/initstate")" = live ] && return 0
+		sleep "$SLEEP_TICK"
+		WM_TRY=$((WM_TRY + 1))
+	done
+	log "module $1 is not loaded after $WAIT_TRIES x ${SLEEP_TICK}s"
+	return 1
+}
+
+need_vfio_pci() {
+	[ -d "$VFIO_DRV" ] && return 0
+	if ! modprobe vfio-pci; then
+		log "modprobe vfio-pci failed"
+		return 1
+	fi
+}
+
+# The kernel log is a ring: rather than counting lines, which stops working
+# once it wraps, write a marker and look at what follows it.
+MARK_SEQ=0
+new_mark() {
+	MARK_SEQ=$((MARK_SEQ + 1))
+	MARK="vfio_vendor_ops: mark $$-$MARK_SEQ"
+	echo "$MARK" > /dev/kmsg
+}
+
+log_since() {
+	dmesg | sed -n "/$1\$/,\$p"
+}
+
+# Check that the kernel logged $2 after marker $1
+log_has() {
+	if ! log_since "$1" | grep -q -F -e "$2"; then
+		log "kernel log lacks: $2"
+		return 1
+	fi
+}
+
+# Check the kernel log after marker $1 for warnings and oopses
+log_clean() {
+	if ! dmesg | grep -q -e "$1\$"; then
+		log "the kernel log wrapped, cannot check it for warnings"
+		return 0
+	fi
+	log_since "$1" | grep -q -E -e "$SPLAT_RE" || return 0
+	log "kernel warnings:"
+	log_since "$1" | awk -v re="$SPLAT_RE" 'n || $0 ~ re { n++ } n' |
+		log_lines 80
+	return 1
+}
+
+# Run the C test on device $1, expecting vendor driver $2
+run_c_test() {
+	if [ ! -x "$TEST_BIN" ]; then
+		log "$TEST_BIN is missing"
+		return 1
+	fi
+	CT_OUT=$(VFIO_SELFTESTS_BDF=$1 VFIO_EXPECT_VENDOR=$2 "$TEST_BIN" 2>&1)
+	CT_RC=$?
+	printf '%s\n' "$CT_OUT" | log_lines '$'
+	if [ "$CT_RC" -ne 0 ]; then
+		log "$TEST_BIN on $1 exited with $CT_RC"
+		return 1
+	fi
+}
+
+# Start a test: mark the kernel log to check it for warnings afterwards
+test_begin() {
+	new_mark
+	TEST_MARK=$MARK
+}
+
+# Report test $1, whose function returned $2
+test_end() {
+	TE_RC=$2
+	log_clean "$TEST_MARK" || TE_RC=1
+	if [ "$TE_RC" -eq 0 ]; then
+		ktap_test_pass "$1"
+	else
+		ktap_test_fail "$1"
+	fi
+}
+
+# a. vfio-pci loads the vendor module of a device it binds
+test_autoload() {
+	if mod_loaded "$EDU_MOD"; then
+		log "$EDU_MOD is loaded before vfio-pci bound an edu device"
+		return 1
+	fi
+	if ! modprobe vfio-pci; then
+		log "modprobe vfio-pci failed"
+		return 1
+	fi
+	new_mark
+	bind "$EDU1" || return 1
+	if ! mod_loaded "$EDU_MOD"; then
+		log "binding $EDU1 did not load $EDU_MOD"
+		return 1
+	fi
+	expect_vendor "$EDU1" "$EDU_MOD" || return 1
+	log_has "$MARK" "$EDU1: driven by vendor driver $EDU_MOD"
+}
+
+# b. the device fd of a device driven by the sample
+test_c_vendor() {
+	need_vfio_pci || return 1
+	is_vfio "$EDU1" || bind "$EDU1" || return 1
+	run_c_test "$EDU1" "$EDU_MOD"
+}
+
+# c. a device without a vendor module is plain vfio-pci
+test_plain() {
+	PL_OK=0
+	need_vfio_pci || return 1
+	bind "$TESTDEV" || return 1
+	expect_vendor "$TESTDEV" none || PL_OK=1
+	run_c_test "$TESTDEV" none || PL_OK=1
+	unbind "$TESTDEV" || PL_OK=1
+	clear_override "$TESTDEV" || PL_OK=1
+	return "$PL_OK"
+}
+
+# Bind $1 unless the sample already drives it
+ensure_driven() {
+	if ! is_vfio "$1" || [ "$(vendor_of "$1")" != "$EDU_MOD" ]; then
+		bind "$1" || return 1
+	fi
+	expect_vendor "$1" "$EDU_MOD"
+}
+
+# d. a device driven by the sample pins its module, which pins vfio_pci
+test_refcount_busy() {
+	RB_OK=0
+	need_vfio_pci || return 1
+	ensure_driven "$EDU1" || return 1
+	expect_refcnt "$EDU_MOD" 1 || RB_OK=1
+	if rmmod "$EDU_MOD" 2>/dev/null; then
+		log "rmmod $EDU_MOD succeeded while $EDU1 uses it"
+		RB_OK=1
+	fi
+	if ! mod_loaded "$EDU_MOD"; then
+		log "$EDU_MOD is gone while $EDU1 uses it"
+		RB_OK=1
+	fi
+	if rmmod "$VFIO_MOD" 2>/dev/null; then
+		log "rmmod $VFIO_MOD succeeded while $EDU_MOD is loaded"
+		RB_OK=1
+	fi
+	if ! mod_loaded "$VFIO_MOD"; then
+		log "$VFIO_MOD is gone while $EDU_MOD is loaded"
+		RB_OK=1
+	fi
+	expect_vendor "$EDU1" "$EDU_MOD" || RB_OK=1
+	return "$RB_OK"
+}
+
+# e. unbinding the device releases the module
+test_refcount_release() {
+	unbind "$EDU1" || return 1
+	expect_refcnt "$EDU_MOD" 0 || return 1
+	if ! rmmod "$EDU_MOD"; then
+		log "rmmod $EDU_MOD failed after $EDU1 was unbound"
+		return 1
+	fi
+	expect_unloaded "$EDU_MOD"
+}
+
+unbind_all_vfio() {
+	for UA_DEV in "$VFIO_DRV"/????:??:??.?; do
+		[ -e "$UA_DEV" ] || continue
+		unbind "${UA_DEV##*/}" || return 1
+	done
+}
+
+unload_vfio_pci() {
+	if mod_loaded "$EDU_MOD" && ! rmmod "$EDU_MOD"; then
+		log "rmmod $EDU_MOD failed"
+		return 1
+	fi
+	if mod_loaded "$VFIO_MOD" && ! rmmod "$VFIO_MOD"; then
+		log "rmmod $VFIO_MOD failed"
+		return 1
+	fi
+	expect_unloaded "$VFIO_MOD"
+}
+
+# f. after vfio-pci is reloaded, binding loads the sample again
+test_reload() {
+	if [ -d "$VFIO_DRV" ]; then
+		unbind_all_vfio || return 1
+	fi
+	for RL_DEV in $EDU1 $EDU2 $TESTDEV; do
+		clear_override "$RL_DEV" || return 1
+	done
+	unload_vfio_pci || return 1
+	if ! modprobe vfio-pci; then
+		log "modprobe vfio-pci failed"
+		return 1
+	fi
+	new_mark
+	bind "$EDU1" || return 1
+	expect_vendor "$EDU1" "$EDU_MOD" || return 1
+	log_has "$MARK" "$EDU1: driven by vendor driver $EDU_MOD"
+}
+
+# g. a device bound while vfio-pci loads gets no vendor driver until rebound
+test_reload_with_override() {
+	RO_OK=0
+	need_vfio_pci || return 1
+	bind "$EDU1" || return 1
+	unbind "$EDU1" || return 1
+	unload_vfio_pci || return 1
+	RO_OVERRIDE=$(read_file "$SYSPCI/devices/$EDU1/driver_override")
+	if [ "$RO_OVERRIDE" != vfio-pci ]; then
+		log "$EDU1 driver_override is '$RO_OVERRIDE', expected vfio-pci"
+		return 1
+	fi
+	new_mark
+	if ! modprobe vfio-pci; then
+		log "modprobe vfio-pci failed"
+		return 1
+	fi
+	if ! is_vfio "$EDU1"; then
+		log "$EDU1 was not bound while vfio-pci loaded"
+		return 1
+	fi
+	expect_vendor "$EDU1" none || RO_OK=1
+	log_has "$MARK" "devices bound while vfio-pci loads get no vendor driver" ||
+		RO_OK=1
+	wait_for_module "$EDU_MOD" || return 1
+	bind "$EDU1" || return 1
+	expect_vendor "$EDU1" "$EDU_MOD" || RO_OK=1
+	return "$RO_OK"
+}
+
+# h. disable_vendor_ops: no vendor driver and no module loading
+test_disable_vendor_ops() {
+	DV_OK=0
+	need_vfio_pci || return 1
+	if [ ! -f "$DISABLE_PARAM" ]; then
+		log "$DISABLE_PARAM is missing"
+		return 1
+	fi
+	unbind "$EDU1" || return 1
+	if mod_loaded "$EDU_MOD" && ! rmmod "$EDU_MOD"; then
+		log "rmmod $EDU_MOD failed"
+		return 1
+	fi
+	sysfs_write Y "$DISABLE_PARAM" || return 1
+	if [ "$(read_file "$DISABLE_PARAM")" != Y ]; then
+		log "disable_vendor_ops does not read back Y"
+		DV_OK=1
+	fi
+	if bind "$EDU1"; then
+		expect_vendor "$EDU1" none || DV_OK=1
+		if mod_loaded "$EDU_MOD"; then
+			log "$EDU_MOD was loaded although vendor ops are disabled"
+			DV_OK=1
+		fi
+	else
+		DV_OK=1
+	fi
+	sysfs_write N "$DISABLE_PARAM" || return 1
+	bind "$EDU1" || return 1
+	expect_vendor "$EDU1" "$EDU_MOD" || DV_OK=1
+	return "$DV_OK"
+}
+
+# i. fail_probe: vfio-pci binds the device alone and keeps no reference
+test_fail_probe() {
+	FP_OK=0
+	need_vfio_pci || return 1
+	if ! mod_loaded "$EDU_MOD" && ! modprobe "$EDU_MOD"; then
+		log "modprobe $EDU_MOD failed"
+		return 1
+	fi
+	if [ ! -f "$FAIL_PARAM" ]; then
+		log "$FAIL_PARAM is missing"
+		return 1
+	fi
+	sysfs_write Y "$FAIL_PARAM" || return 1
+	new_mark
+	if bind "$EDU1"; then
+		expect_vendor "$EDU1" none || FP_OK=1
+		log_has "$MARK" \
+			"$EDU1: vendor driver $EDU_MOD failed to probe" ||
+			FP_OK=1
+		expect_refcnt "$EDU_MOD" 0 || FP_OK=1
+		run_c_test "$EDU1" none || FP_OK=1
+	else
+		FP_OK=1
+	fi
+	sysfs_write N "$FAIL_PARAM" || return 1
+	bind "$EDU1" || return 1
+	expect_vendor "$EDU1" "$EDU_MOD" || FP_OK=1
+	expect_refcnt "$EDU_MOD" 1 || FP_OK=1
+	return "$FP_OK"
+}
+
+# j. each device driven by the sample holds one module reference
+test_two_devices() {
+	TD_OK=0
+	need_vfio_pci || return 1
+	bind "$EDU1" || return 1
+	bind "$EDU2" || return 1
+	expect_vendor "$EDU1" "$EDU_MOD" || TD_OK=1
+	expect_vendor "$EDU2" "$EDU_MOD" || TD_OK=1
+	expect_refcnt "$EDU_MOD" 2 || TD_OK=1
+	unbind "$EDU1" || return 1
+	expect_refcnt "$EDU_MOD" 1 || TD_OK=1
+	unbind "$EDU2" || return 1
+	expect_refcnt "$EDU_MOD" 0 || TD_OK=1
+	clear_override "$EDU2" || TD_OK=1
+	return "$TD_OK"
+}
+
+# k. bind and unbind many times
+test_bind_cycles() {
+	need_vfio_pci || return 1
+	BC_I=0
+	while [ "$BC_I" -lt "$BIND_CYCLES" ]; do
+		BC_I=$((BC_I + 1))
+		if ! bind "$EDU1" || ! expect_vendor "$EDU1" "$EDU_MOD" ||
+		   ! unbind "$EDU1"; then
+			log "bind cycle $BC_I of $BIND_CYCLES failed"
+			return 1
+		fi
+	done
+	expect_refcnt "$EDU_MOD" 0
+}
+
+# l. load and unload the sample many times, then use it
+test_module_cycles() {
+	need_vfio_pci || return 1
+	unbind "$EDU1" || return 1
+	unbind "$EDU2" || return 1
+	if mod_loaded "$EDU_MOD" && ! rmmod "$EDU_MOD"; then
+		log "rmmod $EDU_MOD failed"
+		return 1
+	fi
+	MC_I=0
+	while [ "$MC_I" -lt "$MODULE_CYCLES" ]; do
+		MC_I=$((MC_I + 1))
+		if ! modprobe "$EDU_MOD" || ! rmmod "$EDU_MOD"; then
+			log "module cycle $MC_I of $MODULE_CYCLES failed"
+			return 1
+		fi
+	done
+	expect_unloaded "$EDU_MOD" || return 1
+	bind "$EDU1" || return 1
+	expect_vendor "$EDU1" "$EDU_MOD" || return 1
+	unbind "$EDU1"
+}
+
+mount_debugfs() {
+	[ -e "$KMEMLEAK" ] && return 0
+	grep -q " $DEBUGFS debugfs " /proc/mounts && return 0
+	mount -t debugfs none "$DEBUGFS" 2>/dev/null
+}
+
+# Throw away what kmemleak reports before the tests
+kmemleak_clear() {
+	mount_debugfs
+	[ -w "$KMEMLEAK" ] || return 0
+	sysfs_write scan "$KMEMLEAK" && sysfs_write clear "$KMEMLEAK"
+}
+
+# m. nothing leaked
+test_kmemleak() {
+	mount_debugfs
+	if [ ! -e "$KMEMLEAK" ]; then
+		log "$KMEMLEAK is missing: the test kernel needs CONFIG_DEBUG_KMEMLEAK"
+		return 1
+	fi
+	# Objects younger than 5s are not reported yet: scan twice
+	sysfs_write scan "$KMEMLEAK" || return 1
+	sleep 5
+	sysfs_write scan "$KMEMLEAK" || return 1
+	KL_REPORT=$(cat "$KMEMLEAK")
+	[ -z "$KL_REPORT" ] && return 0
+	log "kmemleak reports:"
+	printf '%s\n' "$KL_REPORT" | log_lines 200
+	return 1
+}
+
+restore() {
+	[ -f "$DISABLE_PARAM" ] && sysfs_write N "$DISABLE_PARAM"
+	[ -f "$FAIL_PARAM" ] && sysfs_write N "$FAIL_PARAM"
+	for RS_DEV in $EDU1 $EDU2 $TESTDEV; do
+		if is_vfio "$RS_DEV"; then
+			unbind "$RS_DEV"
+		fi
+		clear_override "$RS_DEV"
+	done
+}
+
+ktap_print_header
+
+if [ "$(id -u)" -ne 0 ]; then
+	ktap_skip_all "must be run as root"
+	exit "$KSFT_SKIP"
+fi
+
+EDU_DEVS=$(find_devices 0x1234 0x11e8)
+EDU1=$(echo "$EDU_DEVS" | sed -n 1p)
+EDU2=$(echo "$EDU_DEVS" | sed -n 2p)
+TESTDEV=$(find_devices 0x1b36 0x0005 | sed -n 1p)
+if [ -z "$EDU1" ] || [ -z "$EDU2" ] || [ -z "$TESTDEV" ]; then
+	ktap_skip_all "needs two edu devices (1234:11e8) and a pci-testdev (1b36:0005)"
+	exit "$KSFT_SKIP"
+fi
+
+ktap_set_plan "$NUM_TESTS"
+log "edu devices $EDU1 $EDU2, pci-testdev $TESTDEV"
+
+trap 'restore; exit "$KSFT_FAIL"' HUP INT TERM
+
+# Start from unbound devices, without the sample loaded.  The legacy
+# container's IOMMU backend is not loaded on demand.
+restore
+mod_loaded "$EDU_MOD" && rmmod "$EDU_MOD"
+modprobe vfio_iommu_type1 2>/dev/null
+kmemleak_clear
+
+test_begin
+test_autoload
+test_end autoload $?
+
+test_begin
+test_c_vendor
+test_end vendor_device_fd $?
+
+test_begin
+test_plain
+test_end plain_vfio_pci $?
+
+test_begin
+test_refcount_busy
+test_end refcount_busy $?
+
+test_begin
+test_refcount_release
+test_end refcount_release $?
+
+test_begin
+test_reload
+test_end reload $?
+
+test_begin
+test_reload_with_override
+test_end reload_with_override $?
+
+test_begin
+test_disable_vendor_ops
+test_end disable_vendor_ops $?
+
+test_begin
+test_fail_probe
+test_end fail_probe $?
+
+test_begin
+test_two_devices
+test_end two_devices $?
+
+test_begin
+test_bind_cycles
+test_end bind_cycles $?
+
+test_begin
+test_module_cycles
+test_end module_cycles $?
+
+test_begin
+test_kmemleak
+test_end kmemleak $?
+
+restore
+ktap_finished
