@@ -11,6 +11,7 @@ mkdir -p "$root"/{bin,sbin,etc,proc,sys,dev,tmp,root,rig,usr/bin,usr/sbin,lib}
 
 cp /bin/busybox "$root/bin/busybox"
 for app in $("$root/bin/busybox" --list-full); do
+	[ "$app" = bin/busybox ] && continue
 	mkdir -p "$root/$(dirname "$app")"
 	ln -sf /bin/busybox "$root/$app"
 done
