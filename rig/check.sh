@@ -32,9 +32,13 @@ if [ "$fail" -ne 0 ]; then
 fi
 gate overlay "$RIG_DIR/check-overlay.sh"
 gate checkpatch "$RIG_DIR/gates.sh" checkpatch
+# The full build first: the per-patch and static gates then only rebuild
+# the directories the series touches, and the build of HEAD after them
+# puts back HEAD's objects for the VM.
+gate build "$RIG_DIR/build.sh"
 gate bisect "$RIG_DIR/gates.sh" bisect
 gate static "$RIG_DIR/gates.sh" static
-gate build "$RIG_DIR/build.sh"
+gate build-head "$RIG_DIR/build.sh"
 gate selftests "$RIG_DIR/selftests.sh"
 gate initramfs "$RIG_DIR/initramfs.sh"
 gate vm-boot "$RIG_DIR/vm.sh" test 2400
