@@ -57,4 +57,5 @@ rc=${PIPESTATUS[0]}
 set -e
 [ "$rc" -eq 124 ] && { echo "rig: VM timed out after ${limit}s" >&2; exit 1; }
 grep -q "RIG: $mode finished" "$log" || { echo "rig: VM did not finish its job" >&2; exit 1; }
+grep -q "RIG: $mode finished with status 0" "$log" || { echo "rig: the VM's $mode job failed" >&2; exit 1; }
 exit 0

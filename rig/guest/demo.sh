@@ -26,7 +26,8 @@ bind() {
 }
 loaded() { grep -q "^$1 " /proc/modules && echo loaded || echo "not loaded"; }
 
-dmesg -n 1
+# Keep the kernel's own messages off the console; the steps show them.
+echo 1 >/proc/sys/kernel/printk
 edu=$(find_dev 0x1234 0x11e8)
 testdev=$(find_dev 0x1b36 0x0005)
 
@@ -37,6 +38,7 @@ expect "vfio_pci_edu module" "$(loaded vfio_pci_edu)" "not loaded"
 
 say "2. Bind it to vfio-pci"
 run "modprobe vfio-pci"
+run "modprobe vfio_iommu_type1"
 run "echo vfio-pci > /sys/bus/pci/devices/$edu/driver_override"
 run "echo $edu > /sys/bus/pci/drivers_probe"
 
