@@ -12,21 +12,29 @@
 #include <linux/vfio_pci_core.h>
 
 
+/* The longest vendor name, with its NUL, userspace can be shown. */
+#define VFIO_PCI_VENDOR_NAME_MAX \
+	sizeof_field(struct vfio_device_info_cap_vendor_driver, name)
+
 /**
  * struct vfio_pci_vendor_driver_ops - a vendor driver for vfio-pci devices
- * @name: name shown to the administrator; use KBUILD_MODNAME
+ * @name: name shown to the administrator and to userspace; use
+ *	KBUILD_MODNAME.  At most VFIO_PCI_VENDOR_NAME_MAX - 1 bytes.
  * @owner: module providing the callbacks, set at registration.  vfio-pci
  *	holds a reference on it from a successful @probe until after @remove.
  * @probe: offered each device vfio-pci binds.  Returns the vendor's
  *	per-device data (NULL is allowed), ERR_PTR(-ENODEV) for a device that
  *	is not the vendor's, or another ERR_PTR() when probing failed; the
- *	device then binds as plain vfio-pci and the failure is logged.
+ *	failure is logged and the device goes to the next vendor, or binds
+ *	as plain vfio-pci.
  *	Called with the device lock held and vfio-pci's vendor list locked.
  * @remove: undoes @probe after the device left VFIO; called once for each
  *	successful @probe.
  * @device_ops: the vfio_device_ops of the devices this vendor drives.
  *	vfio-pci allocates the device, so .init and .release must be, or call,
- *	vfio_pci_core_init_dev() and vfio_pci_core_release_dev().
+ *	vfio_pci_core_init_dev() and vfio_pci_core_release_dev().  .name must
+ *	be "vfio-pci": vfio-pci core uses it as the name of the bound driver,
+ *	for instance for the driver_override of VFs the device enables.
  * @node: entry on vfio-pci's list of vendors; private to vfio-pci.
  *
  * A vendor module declares the devices it drives with
@@ -55,8 +63,8 @@ void vfio_pci_unregister_vendor_driver(struct vfio_pci_vendor_driver_ops *ops);
  * the vendor module depends on vfio-pci through its symbols, and vfio-pci
  * pins the vendor module only while a device uses it.
  *
- * Return: 0, -EINVAL for incomplete @ops, -EEXIST if @ops or its name is
- * already registered.
+ * Return: 0, -EINVAL for incomplete @ops or a device_ops name other than
+ * "vfio-pci", -EEXIST if @ops or its name is already registered.
  */
 #define vfio_pci_register_vendor_driver(ops) \
 	__vfio_pci_register_vendor_driver(ops, THIS_MODULE)

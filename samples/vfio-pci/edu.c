@@ -74,7 +74,7 @@ static int edu_open_device(struct vfio_device *core_vdev)
 }
 
 static const struct vfio_device_ops edu_device_ops = {
-	.name		= "vfio-pci-edu",
+	.name		= "vfio-pci",	/* required of vendor ops */
 	.init		= vfio_pci_core_init_dev,
 	.release	= vfio_pci_core_release_dev,
 	.open_device	= edu_open_device,

@@ -162,12 +162,6 @@ static const struct vfio_device_ops vfio_pci_ops = {
 	.detach_ioas	= vfio_iommufd_physical_detach_ioas,
 };
 
-/*
- * Set while vfio_pci_init() registers the driver: devices bound then cannot
- * wait for a vendor module, which needs vfio-pci to finish loading first.
- */
-static bool vfio_pci_initializing;
-
 static int vfio_pci_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 {
 	const struct vfio_device_ops *ops = &vfio_pci_ops;
@@ -180,8 +174,7 @@ static int vfio_pci_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 		return -EINVAL;
 
 	if (!READ_ONCE(disable_vendor_ops)) {
-		vendor = vfio_pci_vendor_probe(pdev, !vfio_pci_initializing,
-					       &vendor_data);
+		vendor = vfio_pci_vendor_probe(pdev, &vendor_data);
 		if (vendor)
 			ops = vendor->device_ops;
 	} else {
@@ -202,6 +195,9 @@ static int vfio_pci_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 	ret = vfio_pci_core_register_device(&vpdev->core);
 	if (ret)
 		goto out_put_vdev;
+
+	if (vendor)
+		pci_info(pdev, "driven by vendor driver %s\n", vendor->name);
 	return 0;
 
 out_put_vdev:
@@ -320,9 +316,7 @@ static int __init vfio_pci_init(void)
 	vfio_pci_core_set_params(nointxmask, is_disable_vga, disable_idle_d3);
 
 	/* Register and scan for devices */
-	vfio_pci_initializing = true;
 	ret = pci_register_driver(&vfio_pci_driver);
-	vfio_pci_initializing = false;
 	if (ret)
 		return ret;
 

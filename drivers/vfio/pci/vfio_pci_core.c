@@ -959,7 +959,7 @@ EXPORT_SYMBOL_GPL(vfio_pci_core_register_dev_region);
 
 /**
  * vfio_pci_core_register_dev_irq() - add a device-specific interrupt index
- * @vdev: the device, between vfio_pci_core_enable() and its disable
+ * @vdev: the device, in its .open_device after vfio_pci_core_enable()
  * @ops: callbacks; @ops->set_irqs is required
  * @count: number of vectors at the new index, 1 to VFIO_PCI_MAX_DEV_IRQ_COUNT
  * @flags: VFIO_IRQ_INFO_* flags beyond VFIO_IRQ_INFO_EVENTFD to report
@@ -967,7 +967,9 @@ EXPORT_SYMBOL_GPL(vfio_pci_core_register_dev_region);
  *
  * The new index follows the fixed VFIO_PCI_*_IRQ_INDEXes and any earlier
  * device-specific ones; VFIO_DEVICE_GET_INFO counts it in num_irqs.  All
- * are released when the device is disabled.
+ * are released when the device is disabled.  As with
+ * vfio_pci_core_register_dev_region(), the array is not locked: register
+ * only from .open_device, before userspace can issue an ioctl.
  *
  * Return: the new index, -EINVAL for bad arguments, -ENOSPC when the device
  * already has VFIO_PCI_MAX_DEV_IRQS of them, or -ENOMEM.
@@ -1337,6 +1339,11 @@ static int vfio_pci_ioctl_set_irqs(struct vfio_pci_core_device *vdev,
 						 &data_size);
 	if (ret)
 		return ret;
+
+	/* Masking is offered only where GET_IRQ_INFO says so. */
+	if (irq && !(irq->flags & VFIO_IRQ_INFO_MASKABLE) &&
+	    (hdr.flags & (VFIO_IRQ_SET_ACTION_MASK | VFIO_IRQ_SET_ACTION_UNMASK)))
+		return -EINVAL;
 
 	if (data_size) {
 		data = memdup_user(&arg->data, data_size);

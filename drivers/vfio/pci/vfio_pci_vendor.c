@@ -16,6 +16,7 @@
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <kunit/visibility.h>
+#include <linux/async.h>
 #include <linux/module.h>
 #include <linux/mutex.h>
 #include <linux/pci.h>
@@ -35,6 +36,20 @@ int __vfio_pci_register_vendor_driver(struct vfio_pci_vendor_driver_ops *ops,
 	if (!ops || !ops->name || !ops->probe || !ops->remove ||
 	    !ops->device_ops)
 		return -EINVAL;
+
+	/* vfio-pci core uses it as the driver name, e.g. for VFs it enables. */
+	if (!ops->device_ops->name || strcmp(ops->device_ops->name, "vfio-pci")) {
+		pr_err("vendor driver %s: device_ops .name must be \"vfio-pci\"\n",
+		       ops->name);
+		return -EINVAL;
+	}
+
+	/* Userspace sees the name in VFIO_DEVICE_INFO_CAP_VENDOR_DRIVER. */
+	if (strlen(ops->name) >= VFIO_PCI_VENDOR_NAME_MAX) {
+		pr_err("vendor driver %s: name longer than %d bytes\n",
+		       ops->name, VFIO_PCI_VENDOR_NAME_MAX - 1);
+		return -EINVAL;
+	}
 
 	if (!ops->device_ops->init || !ops->device_ops->release) {
 		pr_err("vendor driver %s: device_ops need .init and .release (vfio_pci_core_init_dev/release_dev)\n",
@@ -66,6 +81,7 @@ EXPORT_SYMBOL_GPL(__vfio_pci_register_vendor_driver);
  *
  * Devices the vendor already drives keep its ops until they are unbound;
  * they pin the vendor module, so a module_exit never runs while they do.
+ * Call it once for each successful registration, and only then.
  */
 void vfio_pci_unregister_vendor_driver(struct vfio_pci_vendor_driver_ops *ops)
 {
@@ -75,6 +91,21 @@ void vfio_pci_unregister_vendor_driver(struct vfio_pci_vendor_driver_ops *ops)
 	pr_debug("vendor driver %s unregistered\n", ops->name);
 }
 EXPORT_SYMBOL_GPL(vfio_pci_unregister_vendor_driver);
+
+/*
+ * Whether binding may wait for modprobe.  A vendor module depends on
+ * vfio-pci, so it cannot finish loading while vfio-pci's own init runs
+ * (devices bound by pci_register_driver() or by the ids= parameter): waiting
+ * then would stall both.  Nor may an asynchronous probe wait for modprobe.
+ */
+static bool vfio_pci_vendor_may_wait(void)
+{
+#ifdef MODULE
+	if (READ_ONCE(THIS_MODULE->state) != MODULE_STATE_LIVE)
+		return false;
+#endif
+	return !current_is_async();
+}
 
 /**
  * vfio_pci_vendor_data() - the vendor data of a device driven by a vendor
@@ -102,7 +133,11 @@ EXPORT_SYMBOL_GPL(vfio_pci_vendor_data);
  * Maps the BAR on first use with vfio_pci_core_setup_barmap(); the mapping
  * lasts until the device is closed.  Like vfio-pci's own BAR accesses, the
  * first call must not race with another first access to the same BAR:
- * call it from .open_device or under the vendor's own lock.
+ * call it from .open_device or under the vendor's own lock.  Only an open
+ * device may be mapped (the mapping is released when it closes), and
+ * userspace can turn memory decoding off at any time: access a memory BAR
+ * through the mapping only with the device's memory_lock held for read and
+ * memory decoding found enabled, as vfio-pci's own accesses do.
  *
  * Return: the mapping, or IOMEM_ERR_PTR(-EINVAL) when @bar is out of range
  * or not implemented, or the error from mapping it.
@@ -127,26 +162,29 @@ EXPORT_SYMBOL_GPL(vfio_pci_get_barmap);
 /**
  * vfio_pci_vendor_probe() - pick the vendor driver for a device being bound
  * @pdev: the device
- * @wait: load the vendor module for @pdev and wait for it; when false the
- *	module is only requested, for devices bound while vfio-pci itself is
- *	initialising (a vendor module cannot finish loading before vfio-pci has)
- * @vendor_data: returns what the vendor's probe returned
+ * @vendor_data: returns what the chosen vendor's probe returned
  *
- * Return: the vendor whose probe accepted @pdev, with a reference held on
- * its module, or NULL to drive @pdev with plain vfio-pci.
+ * Requests module alias "vfio-pci:vvvv-dddd" for @pdev and waits for it,
+ * unless vfio-pci is still initialising (see vfio_pci_vendor_may_wait()):
+ * then the module is only requested and the device binds without it.  Then
+ * offers @pdev to the registered vendors in registration order.
+ *
+ * Return: the first vendor whose probe accepted @pdev, with a reference
+ * held on its module, or NULL to drive @pdev with plain vfio-pci.
  */
 const struct vfio_pci_vendor_driver_ops *
-vfio_pci_vendor_probe(struct pci_dev *pdev, bool wait, void **vendor_data)
+vfio_pci_vendor_probe(struct pci_dev *pdev, void **vendor_data)
 {
 	const struct vfio_pci_vendor_driver_ops *found = NULL;
 	struct vfio_pci_vendor_driver_ops *ops;
+	bool failed = false;
 	void *data;
 
 	/*
 	 * Most devices have no vendor module, so a failed modprobe is normal;
 	 * what counts is the list of registered vendors below.
 	 */
-	if (wait) {
+	if (vfio_pci_vendor_may_wait()) {
 		request_module("vfio-pci:%04x-%04x", pdev->vendor, pdev->device);
 	} else {
 		request_module_nowait("vfio-pci:%04x-%04x", pdev->vendor,
@@ -163,16 +201,20 @@ vfio_pci_vendor_probe(struct pci_dev *pdev, bool wait, void **vendor_data)
 		if (!IS_ERR(data)) {
 			found = ops;
 			*vendor_data = data;
-			pci_info(pdev, "driven by vendor driver %s\n", ops->name);
 			break;
 		}
 
 		module_put(ops->owner);
-		if (PTR_ERR(data) != -ENODEV)
-			pci_warn(pdev, "vendor driver %s failed to probe (%pe), using plain vfio-pci\n",
+		if (PTR_ERR(data) != -ENODEV) {
+			pci_warn(pdev, "vendor driver %s failed to probe (%pe)\n",
 				 ops->name, data);
+			failed = true;
+		}
 	}
 	mutex_unlock(&vfio_pci_vendors_lock);
+
+	if (!found && failed)
+		pci_warn(pdev, "no vendor driver accepted the device, using plain vfio-pci\n");
 
 	return found;
 }

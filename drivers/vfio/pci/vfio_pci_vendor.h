@@ -16,7 +16,7 @@ struct vfio_pci_device {
 };
 
 const struct vfio_pci_vendor_driver_ops *
-vfio_pci_vendor_probe(struct pci_dev *pdev, bool wait, void **vendor_data);
+vfio_pci_vendor_probe(struct pci_dev *pdev, void **vendor_data);
 void vfio_pci_vendor_release(const struct vfio_pci_vendor_driver_ops *vendor,
 			     void *vendor_data);
 

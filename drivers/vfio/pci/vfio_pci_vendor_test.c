@@ -18,13 +18,13 @@
 #include "vfio_pci_vendor.h"
 
 static const struct vfio_device_ops test_device_ops = {
-	.name		= "vfio-pci-vendor-test",
+	.name		= "vfio-pci",
 	.init		= vfio_pci_core_init_dev,
 	.release	= vfio_pci_core_release_dev,
 };
 
 static const struct vfio_device_ops test_device_ops_no_init = {
-	.name		= "vfio-pci-vendor-test-no-init",
+	.name		= "vfio-pci",
 	.release	= vfio_pci_core_release_dev,
 };
 
@@ -119,9 +119,19 @@ static void unregister_all(int n)
 		vfio_pci_unregister_vendor_driver(&vendors[i].ops);
 }
 
+static const struct vfio_device_ops test_device_ops_misnamed = {
+	.name		= "vfio-pci-vendor-test",
+	.init		= vfio_pci_core_init_dev,
+	.release	= vfio_pci_core_release_dev,
+};
+
 static void vendor_register_checks_ops(struct kunit *test)
 {
+	static const char long_name[] =
+		"kunit-vendor-with-a-name-too-long-for-the-capability-userspace-sees";
 	struct vfio_pci_vendor_driver_ops ops = vendors[0].ops;
+
+	KUNIT_ASSERT_GE(test, sizeof(long_name), VFIO_PCI_VENDOR_NAME_MAX + 1);
 
 	KUNIT_EXPECT_EQ(test, vfio_pci_register_vendor_driver(NULL), -EINVAL);
 
@@ -138,6 +148,12 @@ static void vendor_register_checks_ops(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, vfio_pci_register_vendor_driver(&ops), -EINVAL);
 	ops = vendors[0].ops;
 	ops.device_ops = &test_device_ops_no_init;
+	KUNIT_EXPECT_EQ(test, vfio_pci_register_vendor_driver(&ops), -EINVAL);
+	ops = vendors[0].ops;
+	ops.device_ops = &test_device_ops_misnamed;
+	KUNIT_EXPECT_EQ(test, vfio_pci_register_vendor_driver(&ops), -EINVAL);
+	ops = vendors[0].ops;
+	ops.name = long_name;
 	KUNIT_EXPECT_EQ(test, vfio_pci_register_vendor_driver(&ops), -EINVAL);
 }
 
@@ -170,7 +186,7 @@ static void vendor_probe_first_accepting(struct kunit *test)
 	vendors[2].ret = &vendors[2];
 	register_all(test, 3);
 
-	got = vfio_pci_vendor_probe(pdev, true, &data);
+	got = vfio_pci_vendor_probe(pdev, &data);
 	KUNIT_EXPECT_PTR_EQ(test, got, &vendors[1].ops);
 	KUNIT_EXPECT_PTR_EQ(test, data, (void *)&vendors[1]);
 	KUNIT_EXPECT_EQ(test, vendors[0].probed, 1);
@@ -196,7 +212,7 @@ static void vendor_probe_failure_falls_through(struct kunit *test)
 	vendors[1].ret = ERR_PTR(-ENOMEM);
 	register_all(test, 2);
 
-	got = vfio_pci_vendor_probe(pdev, true, &data);
+	got = vfio_pci_vendor_probe(pdev, &data);
 	KUNIT_EXPECT_NULL(test, got);
 	KUNIT_EXPECT_NULL(test, data);
 	KUNIT_EXPECT_EQ(test, vendors[0].probed, 1);
@@ -218,7 +234,7 @@ static void vendor_probe_null_data(struct kunit *test)
 
 	vendors[0].ret = NULL;
 	register_all(test, 1);
-	got = vfio_pci_vendor_probe(pdev, true, &data);
+	got = vfio_pci_vendor_probe(pdev, &data);
 	KUNIT_EXPECT_PTR_EQ(test, got, &vendors[0].ops);
 	KUNIT_EXPECT_NULL(test, data);
 	vfio_pci_vendor_release(got, data);
@@ -233,7 +249,7 @@ static void vendor_probe_unregistered(struct kunit *test)
 	vendors[0].ret = &vendors[0];
 	register_all(test, 1);
 	unregister_all(1);
-	KUNIT_EXPECT_NULL(test, vfio_pci_vendor_probe(pdev, true, &data));
+	KUNIT_EXPECT_NULL(test, vfio_pci_vendor_probe(pdev, &data));
 	KUNIT_EXPECT_EQ(test, vendors[0].probed, 0);
 }
 

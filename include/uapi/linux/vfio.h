@@ -260,8 +260,9 @@ struct vfio_device_info_cap_pci_atomic_comp {
  * The following VFIO_DEVICE_INFO capability names the vendor driver that
  * supplies this device's operations on behalf of vfio-pci (a module that
  * registered with vfio-pci's vendor ops and accepted the device when it was
- * bound).  It is absent when vfio-pci alone drives the device, so userspace
- * can always tell which kernel code is behind a device fd.  @name is the
+ * bound).  vfio-pci reports it for every device a vendor driver drives and
+ * never for a device vfio-pci drives alone; other drivers (such as variant
+ * drivers bound by driver_override) do not report it.  @name is the
  * vendor driver's NUL-terminated name, normally its module name, as also
  * shown in /sys/bus/pci/devices/.../vfio_vendor_driver.
  */

@@ -78,7 +78,7 @@ FAIL_PARAM=/sys/module/$EDU_MOD/parameters/fail_probe
 DEBUGFS=/sys/kernel/debug
 KMEMLEAK=$DEBUGFS/kmemleak
 
-NUM_TESTS=13
+NUM_TESTS=14
 BIND_CYCLES=${VFIO_BIND_CYCLES:-100}
 MODULE_CYCLES=${VFIO_MODULE_CYCLES:-50}
 
@@ -86,6 +86,7 @@ MODULE_CYCLES=${VFIO_MODULE_CYCLES:-50}
 SPLAT_RE='BUG:|WARNING:|Oops|general protection fault|KASAN|UBSAN'
 SPLAT_RE="$SPLAT_RE|circular locking|recursive locking|inconsistent lock state"
 SPLAT_RE="$SPLAT_RE|suspicious RCU usage|refcount_t:|Call Trace:"
+SPLAT_RE="$SPLAT_RE|blocked for more than"
 
 log() {
 	echo "# $*"
@@ -335,7 +336,8 @@ ensure_driven() {
 	expect_vendor "$1" "$EDU_MOD"
 }
 
-# d. a device driven by the sample pins its module, which pins vfio_pci
+# d. a device driven by the sample pins its module; vfio_pci stays pinned by
+# the module's use of its symbols
 test_refcount_busy() {
 	RB_OK=0
 	need_vfio_pci || return 1
@@ -438,6 +440,49 @@ test_reload_with_override() {
 	bind "$EDU1" || return 1
 	expect_vendor "$EDU1" "$EDU_MOD" || RO_OK=1
 	return "$RO_OK"
+}
+
+# g2. devices bound through vfio-pci's ids= parameter while it loads neither
+# stall the load nor get a vendor driver until rebound.  modprobe is bounded
+# by timeout: waiting for the vendor module there would stall it.
+test_reload_with_ids() {
+	RI_OK=0
+	if [ -d "$VFIO_DRV" ]; then
+		unbind_all_vfio || return 1
+	fi
+	for RI_DEV in $EDU1 $EDU2 $TESTDEV; do
+		clear_override "$RI_DEV" || return 1
+	done
+	unload_vfio_pci || return 1
+	new_mark
+	if ! timeout 25 modprobe vfio-pci ids=1234:11e8; then
+		log "modprobe vfio-pci ids=1234:11e8 failed or did not finish in 25s"
+		return 1
+	fi
+	for RI_DEV in $EDU1 $EDU2; do
+		if ! is_vfio "$RI_DEV"; then
+			log "$RI_DEV was not bound through ids="
+			RI_OK=1
+			continue
+		fi
+		expect_vendor "$RI_DEV" none || RI_OK=1
+	done
+	log_has "$MARK" "devices bound while vfio-pci loads get no vendor driver" ||
+		RI_OK=1
+	wait_for_module "$EDU_MOD" || return 1
+	bind "$EDU1" || return 1
+	expect_vendor "$EDU1" "$EDU_MOD" || RI_OK=1
+	# Back to vfio-pci without ids=
+	unbind_all_vfio || return 1
+	for RI_DEV in $EDU1 $EDU2; do
+		clear_override "$RI_DEV" || RI_OK=1
+	done
+	unload_vfio_pci || return 1
+	if ! modprobe vfio-pci; then
+		log "modprobe vfio-pci failed"
+		return 1
+	fi
+	return "$RI_OK"
 }
 
 # h. disable_vendor_ops: no vendor driver and no module loading
@@ -656,6 +701,10 @@ test_end reload $?
 test_begin
 test_reload_with_override
 test_end reload_with_override $?
+
+test_begin
+test_reload_with_ids
+test_end reload_with_ids $?
 
 test_begin
 test_disable_vendor_ops
