@@ -27,7 +27,7 @@
  *	is not the vendor's, or another ERR_PTR() when probing failed; the
  *	failure is logged and the device goes to the next vendor, or binds
  *	as plain vfio-pci.
- *	Called with the device lock held and vfio-pci's vendor list locked.
+ *	Called with the device lock held, outside vfio-pci's own locks.
  * @remove: undoes @probe after the device left VFIO; called once for each
  *	successful @probe.
  * @device_ops: the vfio_device_ops of the devices this vendor drives.

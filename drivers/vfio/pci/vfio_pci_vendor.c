@@ -20,6 +20,7 @@
 #include <linux/module.h>
 #include <linux/mutex.h>
 #include <linux/pci.h>
+#include <linux/slab.h>
 #include <linux/vfio.h>
 
 #include "vfio_pci_vendor.h"
@@ -176,7 +177,8 @@ const struct vfio_pci_vendor_driver_ops *
 vfio_pci_vendor_probe(struct pci_dev *pdev, void **vendor_data)
 {
 	const struct vfio_pci_vendor_driver_ops *found = NULL;
-	struct vfio_pci_vendor_driver_ops *ops;
+	struct vfio_pci_vendor_driver_ops *ops, **cands;
+	unsigned int i, n = 0;
 	bool failed = false;
 	void *data;
 
@@ -192,16 +194,41 @@ vfio_pci_vendor_probe(struct pci_dev *pdev, void **vendor_data)
 		pr_info_once("devices bound while vfio-pci loads get no vendor driver; unbind and bind them again to use one\n");
 	}
 
+	/*
+	 * Take the vendors in order with their modules pinned, then probe
+	 * without the list lock: a vendor's probe may sleep or take other
+	 * device locks (an SR-IOV VF's PF), and must not hold up every other
+	 * bind.  A pinned vendor's ops stay valid even if it unregisters.
+	 */
 	mutex_lock(&vfio_pci_vendors_lock);
-	list_for_each_entry(ops, &vfio_pci_vendors, node) {
-		if (!try_module_get(ops->owner))
+	list_for_each_entry(ops, &vfio_pci_vendors, node)
+		n++;
+	cands = kcalloc(n, sizeof(*cands), GFP_KERNEL);
+	if (cands) {
+		n = 0;
+		list_for_each_entry(ops, &vfio_pci_vendors, node)
+			if (try_module_get(ops->owner))
+				cands[n++] = ops;
+	}
+	mutex_unlock(&vfio_pci_vendors_lock);
+	if (!cands) {
+		if (n)
+			pci_warn(pdev, "out of memory offering the device to vendor drivers, using plain vfio-pci\n");
+		return NULL;
+	}
+
+	for (i = 0; i < n; i++) {
+		ops = cands[i];
+		if (found) {
+			module_put(ops->owner);
 			continue;
+		}
 
 		data = ops->probe(pdev);
 		if (!IS_ERR(data)) {
 			found = ops;
 			*vendor_data = data;
-			break;
+			continue;
 		}
 
 		module_put(ops->owner);
@@ -211,7 +238,7 @@ vfio_pci_vendor_probe(struct pci_dev *pdev, void **vendor_data)
 			failed = true;
 		}
 	}
-	mutex_unlock(&vfio_pci_vendors_lock);
+	kfree(cands);
 
 	if (!found && failed)
 		pci_warn(pdev, "no vendor driver accepted the device, using plain vfio-pci\n");
