@@ -51,8 +51,16 @@ if [ "$mode" = shell ]; then
 	eval "$(qemu_cmd "$accel" "$mode")" 2>&1 | tee "$log"
 	exit 0
 fi
+# The demo shows its own steps; the kernel's messages stay in the log.
+show() {
+	if [ "$mode" = demo ]; then
+		awk '/^RIG: dmesg begin/ { skip = 1 } !skip && !/^\[ *[0-9]+\.[0-9]+\]/ { print } /^RIG: dmesg end/ { skip = 0 }'
+	else
+		cat
+	fi
+}
 timeout --foreground "$limit" bash -c "$(qemu_cmd "$accel" "$mode")" </dev/null 2>&1 |
-	tr -d '\r' | tee "$log"
+	tr -d '\r' | tee "$log" | show
 rc=${PIPESTATUS[0]}
 set -e
 [ "$rc" -eq 124 ] && { echo "rig: VM timed out after ${limit}s" >&2; exit 1; }
