@@ -102,21 +102,36 @@ static struct pci_dev *fake_pdev(struct kunit *test)
 	return pdev;
 }
 
+static void unregister_action(void *ops)
+{
+	vfio_pci_unregister_vendor_driver(ops);
+}
+
+/*
+ * Register the first @n fake vendors.  Each is unregistered when the test
+ * ends, even when it ends early on a failed assertion, or by
+ * unregister_all().
+ */
 static void register_all(struct kunit *test, int n)
 {
 	int i;
 
-	for (i = 0; i < n; i++)
+	for (i = 0; i < n; i++) {
+		struct vfio_pci_vendor_driver_ops *ops = &vendors[i].ops;
+
+		KUNIT_ASSERT_EQ(test, vfio_pci_register_vendor_driver(ops), 0);
 		KUNIT_ASSERT_EQ(test,
-				vfio_pci_register_vendor_driver(&vendors[i].ops), 0);
+				kunit_add_action_or_reset(test, unregister_action, ops),
+				0);
+	}
 }
 
-static void unregister_all(int n)
+static void unregister_all(struct kunit *test, int n)
 {
 	int i;
 
 	for (i = 0; i < n; i++)
-		vfio_pci_unregister_vendor_driver(&vendors[i].ops);
+		kunit_release_action(test, unregister_action, &vendors[i].ops);
 }
 
 static const struct vfio_device_ops test_device_ops_misnamed = {
@@ -167,12 +182,12 @@ static void vendor_register_twice(struct kunit *test)
 			-EEXIST);
 	KUNIT_EXPECT_EQ(test, vfio_pci_register_vendor_driver(&same_name),
 			-EEXIST);
-	unregister_all(1);
+	unregister_all(test, 1);
 
 	/* Unregistered, it can come back. */
 	register_all(test, 1);
 	KUNIT_EXPECT_PTR_EQ(test, vendors[0].ops.owner, THIS_MODULE);
-	unregister_all(1);
+	unregister_all(test, 1);
 }
 
 static void vendor_probe_first_accepting(struct kunit *test)
@@ -198,7 +213,7 @@ static void vendor_probe_first_accepting(struct kunit *test)
 	vfio_pci_vendor_release(got, data);
 	KUNIT_EXPECT_EQ(test, vendors[1].removed, 1);
 	KUNIT_EXPECT_EQ(test, module_refcount(THIS_MODULE), refs);
-	unregister_all(3);
+	unregister_all(test, 3);
 }
 
 static void vendor_probe_failure_falls_through(struct kunit *test)
@@ -223,7 +238,7 @@ static void vendor_probe_failure_falls_through(struct kunit *test)
 
 	vfio_pci_vendor_release(got, data);
 	KUNIT_EXPECT_EQ(test, module_refcount(THIS_MODULE), refs);
-	unregister_all(2);
+	unregister_all(test, 2);
 }
 
 static void vendor_probe_null_data(struct kunit *test)
@@ -238,7 +253,7 @@ static void vendor_probe_null_data(struct kunit *test)
 	KUNIT_EXPECT_PTR_EQ(test, got, &vendors[0].ops);
 	KUNIT_EXPECT_NULL(test, data);
 	vfio_pci_vendor_release(got, data);
-	unregister_all(1);
+	unregister_all(test, 1);
 }
 
 static void vendor_probe_unregistered(struct kunit *test)
@@ -248,7 +263,7 @@ static void vendor_probe_unregistered(struct kunit *test)
 
 	vendors[0].ret = &vendors[0];
 	register_all(test, 1);
-	unregister_all(1);
+	unregister_all(test, 1);
 	KUNIT_EXPECT_NULL(test, vfio_pci_vendor_probe(pdev, &data));
 	KUNIT_EXPECT_EQ(test, vendors[0].probed, 0);
 }
