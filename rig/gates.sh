@@ -54,7 +54,7 @@ gate_bisect() {
 		kgit checkout -q "$c"
 		dirs=$(build_dirs $(kgit diff --name-only --diff-filter=d base "$c"))
 		RIG_CONFIG_STRICT=0 "$RIG_DIR/config.sh" >/dev/null
-		if out=$(kmake W=1 $dirs 2>&1); then
+		if out=$(kmake W=1 $dirs 2>&1) && ! printf '%s\n' "$out" | grep -q 'warning:'; then
 			echo "bisect: $(kgit log -1 --format='%h %s' "$c"): builds ($dirs )"
 		else
 			echo "bisect: $(kgit log -1 --format='%h %s' "$c"): BUILD FAILED"
@@ -73,15 +73,29 @@ gate_bisect() {
 }
 
 # Warnings of a W=1 C=2 build and kernel-doc over the given files, without
-# line numbers so base and HEAD compare.
+# line numbers so base and HEAD compare.  The objects are rebuilt one at a
+# time so that each diagnostic can be charged to the object being built:
+# a warning reported in a header (say a printk format, reported at
+# kern_levels.h) still belongs to the touched .c file that caused it.
 collect_warnings() {
-	local dirs=$1
+	local dirs=$1 d
 	shift
+	for d in $dirs; do
+		[ -d "$KOUT/$d" ] && find "$KOUT/$d" -name '*.o' -delete
+	done
 	{
-		kmake -k W=1 C=2 $dirs 2>&1 || true
-		(cd "$KSRC" && ./scripts/kernel-doc -none -Wall "$@" 2>&1) || true
-	} | grep -E 'warning|error' | sed -E "s|$KSRC/||; s|:[0-9]+(:[0-9]+)?:|:|" |
-		grep -E "^($(printf '%s|' "$@" | sed 's/|$//'))" | sort -u
+		kmake -j1 -k W=1 C=2 $dirs 2>&1 | awk '
+			/^  (CC|CHECK)( \[M\])? / { unit = $NF; next }
+			/(warning|error):/ {
+				line = $0
+				sub("^'"$KSRC"'/", "", line)
+				gsub(/:[0-9]+(:[0-9]+)?:/, ":", line)
+				print unit ": " line
+			}' || true
+		(cd "$KSRC" && ./scripts/kernel-doc -none -Wall "$@" 2>&1 |
+			grep -E 'warning|error' |
+			sed -E "s|$KSRC/||; s|:[0-9]+(:[0-9]+)?:|:|") || true
+	} | sort -u
 }
 
 gate_static() {

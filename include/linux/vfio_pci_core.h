@@ -16,6 +16,7 @@
 #include <linux/types.h>
 #include <linux/uuid.h>
 #include <linux/notifier.h>
+#include <linux/wait.h>
 
 #ifndef VFIO_PCI_CORE_H
 #define VFIO_PCI_CORE_H
@@ -63,11 +64,17 @@ struct vfio_pci_dev_irq;
  *	already validated against its count; called with igate held
  * @release: drop whatever the interrupt holds (eventfds); called when the
  *	device is disabled, with no ioctl running
+ * @add_capability: optional; add capabilities of the interrupt's type to
+ *	VFIO_DEVICE_GET_IRQ_INFO after the type capability, with
+ *	vfio_info_add_capability()
  */
 struct vfio_pci_irqops {
 	int	(*set_irqs)(struct vfio_pci_core_device *vdev,
 			    struct vfio_pci_dev_irq *irq, u32 flags,
 			    unsigned int start, unsigned int count, void *data);
+	int	(*add_capability)(struct vfio_pci_core_device *vdev,
+				  struct vfio_pci_dev_irq *irq,
+				  struct vfio_info_cap *caps);
 	void	(*release)(struct vfio_pci_core_device *vdev,
 			   struct vfio_pci_dev_irq *irq);
 };
@@ -76,11 +83,46 @@ struct vfio_pci_irqops {
 #define VFIO_PCI_MAX_DEV_IRQS		8
 #define VFIO_PCI_MAX_DEV_IRQ_COUNT	64
 
+/**
+ * struct vfio_pci_dev_irq - a device-specific interrupt index
+ * @ops: its callbacks
+ * @data: the registering driver's
+ * @type: VFIO_IRQ_TYPE_*, as reported by GET_IRQ_INFO
+ * @subtype: the type's subtype
+ * @count: number of vectors
+ * @flags: VFIO_IRQ_INFO_* flags reported besides EVENTFD and FLAG_CAPS
+ */
 struct vfio_pci_dev_irq {
 	const struct vfio_pci_irqops	*ops;
 	void				*data;
+	u32				type;
+	u32				subtype;
 	u32				count;
 	u32				flags;
+};
+
+/**
+ * struct vfio_pci_remap_bar - VFIO_IRQ_TYPE_REMAP_BAR_REGION state of a device
+ * @request_lock: one trap or untrap at a time, held while waiting
+ * @lock: protects the fields below
+ * @wait: where a trap request waits for userspace
+ * @trigger: the eventfd userspace gave, or NULL
+ * @pending: BARs changed and not yet acknowledged
+ * @status: result of the request in progress, or of the last one
+ * @registered: the device has the interrupt (from .open_device to close)
+ * @armed: userspace listens: enabled, unmasked and nothing unanswered
+ * @warned: "not enabled" was logged since open
+ */
+struct vfio_pci_remap_bar {
+	struct mutex		request_lock;
+	spinlock_t		lock;
+	wait_queue_head_t	wait;
+	struct eventfd_ctx	*trigger;
+	u32			pending;
+	int			status;
+	bool			registered;
+	bool			armed;
+	bool			warned;
 };
 
 struct vfio_pci_core_device {
@@ -88,6 +130,8 @@ struct vfio_pci_core_device {
 	struct pci_dev		*pdev;
 	void __iomem		*barmap[PCI_STD_NUM_BARS];
 	bool			bar_mmap_supported[PCI_STD_NUM_BARS];
+	/* BARs not mmap-able while trapped; under memory_lock */
+	u8			bar_trapped;
 	/* Flags modified at runtime - dedicated storage unit */
 	bool			virq_disabled;
 	bool			bardirty;
@@ -137,6 +181,7 @@ struct vfio_pci_core_device {
 	struct rw_semaphore	memory_lock;
 	/* Vendor driver named in VFIO_DEVICE_INFO_CAP_VENDOR_DRIVER, or NULL */
 	const char		*vendor_name;
+	struct vfio_pci_remap_bar	remap;
 };
 
 enum vfio_pci_io_width {
@@ -152,8 +197,14 @@ int vfio_pci_core_register_dev_region(struct vfio_pci_core_device *vdev,
 				      const struct vfio_pci_regops *ops,
 				      size_t size, u32 flags, void *data);
 int vfio_pci_core_register_dev_irq(struct vfio_pci_core_device *vdev,
+				   u32 type, u32 subtype,
 				   const struct vfio_pci_irqops *ops,
 				   unsigned int count, u32 flags, void *data);
+int vfio_pci_core_register_remap_irq(struct vfio_pci_core_device *vdev);
+int vfio_pci_core_trap_bars(struct vfio_pci_core_device *vdev, u32 bars);
+int vfio_pci_core_untrap_bars(struct vfio_pci_core_device *vdev, u32 bars);
+int vfio_pci_core_trap_bars_on_open(struct vfio_pci_core_device *vdev,
+				    u32 bars);
 void vfio_pci_core_set_params(bool nointxmask, bool is_disable_vga,
 			      bool is_disable_idle_d3);
 void vfio_pci_core_close_device(struct vfio_device *core_vdev);

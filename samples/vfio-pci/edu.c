@@ -17,8 +17,23 @@
  *
  * The fail_probe parameter makes probe fail, to test that vfio-pci falls
  * back to driving the device alone.
+ *
+ * While a device is open, it also has a VFIO_IRQ_TYPE_REMAP_BAR_REGION
+ * interrupt, through which the sample asks userspace to stop mapping BAR0
+ * and to use read() and write() instead, and later tells it that BAR0 may
+ * be mapped again.  The next patches use this to see the BAR0 writes that
+ * start DMA during migration.  For tests, debugfs has a switch per open
+ * device (not an ABI):
+ *
+ *   /sys/kernel/debug/vfio_pci_edu/<device>/bar0_trapped
+ *
+ * Writing 1 traps BAR0, waiting for userspace to acknowledge; the write
+ * fails with the error of vfio_pci_core_trap_bars() (ENOTCONN when
+ * userspace does not listen, ETIMEDOUT when it does not answer).  Writing
+ * 0 makes BAR0 mmap-able again.  Reading gives the state.
  */
 
+#include <linux/debugfs.h>
 #include <linux/module.h>
 #include <linux/pci.h>
 #include <linux/slab.h>
@@ -37,14 +52,59 @@ static bool fail_probe;
 module_param(fail_probe, bool, 0644);
 MODULE_PARM_DESC(fail_probe, "Refuse every edu device with -EIO (for testing vfio-pci's fallback)");
 
+static struct dentry *edu_debugfs_root;
+
 /**
  * struct edu_device - what the sample keeps for each edu it drives
  * @pdev: the edu device
+ * @vdev: vfio-pci's device, set while open
+ * @debugfs: the device's debugfs directory, while open
  * @id: its identification register, read at open
  */
 struct edu_device {
-	struct pci_dev	*pdev;
-	u32		id;
+	struct pci_dev			*pdev;
+	struct vfio_pci_core_device	*vdev;
+	struct dentry			*debugfs;
+	u32				id;
+};
+
+static ssize_t edu_bar0_trapped_write(struct file *file,
+				      const char __user *buf, size_t count,
+				      loff_t *ppos)
+{
+	struct edu_device *edu = file->private_data;
+	bool trap;
+	int ret;
+
+	ret = kstrtobool_from_user(buf, count, &trap);
+	if (ret)
+		return ret;
+
+	if (trap)
+		ret = vfio_pci_core_trap_bars(edu->vdev, BIT(0));
+	else
+		ret = vfio_pci_core_untrap_bars(edu->vdev, BIT(0));
+
+	return ret ? ret : count;
+}
+
+static ssize_t edu_bar0_trapped_read(struct file *file, char __user *buf,
+				     size_t count, loff_t *ppos)
+{
+	struct edu_device *edu = file->private_data;
+	char state[3];
+
+	snprintf(state, sizeof(state), "%d\n",
+		 !!(READ_ONCE(edu->vdev->bar_trapped) & BIT(0)));
+	return simple_read_from_buffer(buf, count, ppos, state, 2);
+}
+
+static const struct file_operations edu_bar0_trapped_fops = {
+	.owner	= THIS_MODULE,
+	.open	= simple_open,
+	.read	= edu_bar0_trapped_read,
+	.write	= edu_bar0_trapped_write,
+	.llseek	= default_llseek,
 };
 
 static int edu_open_device(struct vfio_device *core_vdev)
@@ -70,7 +130,30 @@ static int edu_open_device(struct vfio_device *core_vdev)
 		pci_warn(edu->pdev, "identification register reads %#010x, not an edu?\n",
 			 edu->id);
 
+	edu->vdev = vfio_pci_core(core_vdev);
+	ret = vfio_pci_core_register_remap_irq(edu->vdev);
+	if (ret < 0) {
+		pci_err(edu->pdev, "cannot add the remap interrupt: %d\n", ret);
+		vfio_pci_core_close_device(core_vdev);
+		return ret;
+	}
+
+	/* Only for tests: a failure here leaves the device usable. */
+	edu->debugfs = debugfs_create_dir(pci_name(edu->pdev), edu_debugfs_root);
+	debugfs_create_file("bar0_trapped", 0600, edu->debugfs, edu,
+			    &edu_bar0_trapped_fops);
+
 	return 0;
+}
+
+static void edu_close_device(struct vfio_device *core_vdev)
+{
+	struct edu_device *edu = vfio_pci_vendor_data(core_vdev);
+
+	/* Ends a trap request still waiting, before debugfs waits for it. */
+	vfio_pci_core_close_device(core_vdev);
+	debugfs_remove(edu->debugfs);
+	edu->debugfs = NULL;
 }
 
 static const struct vfio_device_ops edu_device_ops = {
@@ -78,7 +161,7 @@ static const struct vfio_device_ops edu_device_ops = {
 	.init		= vfio_pci_core_init_dev,
 	.release	= vfio_pci_core_release_dev,
 	.open_device	= edu_open_device,
-	.close_device	= vfio_pci_core_close_device,
+	.close_device	= edu_close_device,
 	.ioctl		= vfio_pci_core_ioctl,
 	.device_feature	= vfio_pci_core_ioctl_feature,
 	.read		= vfio_pci_core_read,
@@ -121,7 +204,25 @@ static struct vfio_pci_vendor_driver_ops edu_vendor_ops = {
 	.remove		= edu_remove,
 	.device_ops	= &edu_device_ops,
 };
-module_vfio_pci_vendor_driver(edu_vendor_ops);
+
+static int __init edu_init(void)
+{
+	int ret;
+
+	edu_debugfs_root = debugfs_create_dir(KBUILD_MODNAME, NULL);
+	ret = vfio_pci_register_vendor_driver(&edu_vendor_ops);
+	if (ret)
+		debugfs_remove(edu_debugfs_root);
+	return ret;
+}
+module_init(edu_init);
+
+static void __exit edu_exit(void)
+{
+	vfio_pci_unregister_vendor_driver(&edu_vendor_ops);
+	debugfs_remove(edu_debugfs_root);
+}
+module_exit(edu_exit);
 
 MODULE_ALIAS("vfio-pci:1234-11e8");
 MODULE_LICENSE("GPL");

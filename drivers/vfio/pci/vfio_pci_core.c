@@ -516,6 +516,9 @@ int vfio_pci_core_enable(struct vfio_pci_core_device *vdev)
 	/* Don't allow our initial saved state to include busmaster */
 	pci_clear_master(pdev);
 
+	/* Every open starts with all BARs as mmap-able as they can be */
+	vdev->bar_trapped = 0;
+
 	ret = pci_enable_device(pdev);
 	if (ret)
 		goto out_power;
@@ -960,6 +963,8 @@ EXPORT_SYMBOL_GPL(vfio_pci_core_register_dev_region);
 /**
  * vfio_pci_core_register_dev_irq() - add a device-specific interrupt index
  * @vdev: the device, in its .open_device after vfio_pci_core_enable()
+ * @type: VFIO_IRQ_TYPE_*, reported in the index's VFIO_IRQ_INFO_CAP_TYPE
+ * @subtype: the type's subtype, reported with it
  * @ops: callbacks; @ops->set_irqs is required
  * @count: number of vectors at the new index, 1 to VFIO_PCI_MAX_DEV_IRQ_COUNT
  * @flags: VFIO_IRQ_INFO_* flags beyond VFIO_IRQ_INFO_EVENTFD to report
@@ -975,6 +980,7 @@ EXPORT_SYMBOL_GPL(vfio_pci_core_register_dev_region);
  * already has VFIO_PCI_MAX_DEV_IRQS of them, or -ENOMEM.
  */
 int vfio_pci_core_register_dev_irq(struct vfio_pci_core_device *vdev,
+				   u32 type, u32 subtype,
 				   const struct vfio_pci_irqops *ops,
 				   unsigned int count, u32 flags, void *data)
 {
@@ -1001,6 +1007,8 @@ int vfio_pci_core_register_dev_irq(struct vfio_pci_core_device *vdev,
 	irq += vdev->num_dev_irqs;
 	irq->ops = ops;
 	irq->data = data;
+	irq->type = type;
+	irq->subtype = subtype;
 	irq->count = count;
 	irq->flags = flags;
 
@@ -1161,7 +1169,8 @@ static int vfio_pci_ioctl_get_region_info(struct vfio_pci_core_device *vdev,
 
 		info.flags = VFIO_REGION_INFO_FLAG_READ |
 			     VFIO_REGION_INFO_FLAG_WRITE;
-		if (vdev->bar_mmap_supported[info.index]) {
+		if (vdev->bar_mmap_supported[info.index] &&
+		    !(READ_ONCE(vdev->bar_trapped) & BIT(info.index))) {
 			info.flags |= VFIO_REGION_INFO_FLAG_MMAP;
 			if (info.index == vdev->msix_bar) {
 				ret = msix_mmappable_cap(vdev, &caps);
@@ -1270,6 +1279,61 @@ static int vfio_pci_ioctl_get_region_info(struct vfio_pci_core_device *vdev,
 	return copy_to_user(arg, &info, minsz) ? -EFAULT : 0;
 }
 
+/*
+ * GET_IRQ_INFO of a device-specific index: its type capability and any
+ * capabilities of its own, chained as for GET_REGION_INFO.  A caller built
+ * before cap_offset existed (argsz ends at count) gets exactly the fields
+ * it knows, with FLAG_CAPS and the size it would need.
+ */
+static int vfio_pci_dev_irq_info(struct vfio_pci_core_device *vdev,
+				 struct vfio_pci_dev_irq *irq,
+				 struct vfio_irq_info *info,
+				 struct vfio_irq_info __user *arg)
+{
+	struct vfio_irq_info_cap_type cap_type = {
+		.header.id = VFIO_IRQ_INFO_CAP_TYPE,
+		.header.version = 1,
+		.type = irq->type,
+		.subtype = irq->subtype,
+	};
+	struct vfio_info_cap caps = { .buf = NULL, .size = 0 };
+	size_t copy = offsetofend(struct vfio_irq_info, count);
+	int ret;
+
+	if (info->argsz >= sizeof(*info))
+		copy = sizeof(*info);
+
+	info->flags = VFIO_IRQ_INFO_EVENTFD | VFIO_IRQ_INFO_FLAG_CAPS |
+		      irq->flags;
+	info->count = irq->count;
+	info->cap_offset = 0;
+	info->reserved = 0;
+
+	ret = vfio_info_add_capability(&caps, &cap_type.header,
+				       sizeof(cap_type));
+	if (!ret && irq->ops->add_capability)
+		ret = irq->ops->add_capability(vdev, irq, &caps);
+	if (ret)
+		goto out;
+
+	if (info->argsz < sizeof(*info) + caps.size) {
+		info->argsz = sizeof(*info) + caps.size;
+	} else {
+		vfio_info_cap_shift(&caps, sizeof(*info));
+		if (copy_to_user(arg + 1, caps.buf, caps.size)) {
+			ret = -EFAULT;
+			goto out;
+		}
+		info->cap_offset = sizeof(*info);
+	}
+
+	if (copy_to_user(arg, info, copy))
+		ret = -EFAULT;
+out:
+	kfree(caps.buf);
+	return ret;
+}
+
 static int vfio_pci_ioctl_get_irq_info(struct vfio_pci_core_device *vdev,
 				       struct vfio_irq_info __user *arg)
 {
@@ -1284,11 +1348,8 @@ static int vfio_pci_ioctl_get_irq_info(struct vfio_pci_core_device *vdev,
 		return -EINVAL;
 
 	irq = vfio_pci_dev_irq(vdev, info.index);
-	if (irq) {
-		info.flags = VFIO_IRQ_INFO_EVENTFD | irq->flags;
-		info.count = irq->count;
-		return copy_to_user(arg, &info, minsz) ? -EFAULT : 0;
-	}
+	if (irq)
+		return vfio_pci_dev_irq_info(vdev, irq, &info, arg);
 
 	if (info.index >= VFIO_PCI_NUM_IRQS)
 		return -EINVAL;
@@ -1822,6 +1883,11 @@ static vm_fault_t vfio_pci_mmap_huge_fault(struct vm_fault *vmf,
 	if (vdev->pm_runtime_engaged || !__vfio_pci_memory_enabled(vdev))
 		goto out_unlock;
 
+	/* Trapped: userspace was asked to use read() and write() instead */
+	if (vdev->bar_trapped &
+	    BIT(vma->vm_pgoff >> (VFIO_PCI_OFFSET_SHIFT - PAGE_SHIFT)))
+		goto out_unlock;
+
 	switch (order) {
 	case 0:
 		ret = vmf_insert_pfn(vma, vmf->address, pfn);
@@ -1895,7 +1961,8 @@ int vfio_pci_core_mmap(struct vfio_device *core_vdev, struct vm_area_struct *vma
 	}
 	if (index >= VFIO_PCI_ROM_REGION_INDEX)
 		return -EINVAL;
-	if (!vdev->bar_mmap_supported[index])
+	if (!vdev->bar_mmap_supported[index] ||
+	    (READ_ONCE(vdev->bar_trapped) & BIT(index)))
 		return -EINVAL;
 
 	phys_len = PAGE_ALIGN(pci_resource_len(pdev, index));
@@ -2251,6 +2318,7 @@ int vfio_pci_core_init_dev(struct vfio_device *core_vdev)
 	INIT_LIST_HEAD(&vdev->sriov_pfs_item);
 	init_rwsem(&vdev->memory_lock);
 	xa_init(&vdev->ctx);
+	vfio_pci_remap_init(vdev);
 
 	vdev->disable_idle_d3 = disable_idle_d3;
 
@@ -2265,6 +2333,7 @@ void vfio_pci_core_release_dev(struct vfio_device *core_vdev)
 
 	mutex_destroy(&vdev->igate);
 	mutex_destroy(&vdev->ioeventfds_lock);
+	vfio_pci_remap_uninit(vdev);
 	kfree(vdev->region);
 	kfree(vdev->pm_save);
 }

@@ -47,7 +47,7 @@ int __vfio_pci_register_vendor_driver(struct vfio_pci_vendor_driver_ops *ops,
 
 	/* Userspace sees the name in VFIO_DEVICE_INFO_CAP_VENDOR_DRIVER. */
 	if (strlen(ops->name) >= VFIO_PCI_VENDOR_NAME_MAX) {
-		pr_err("vendor driver %s: name longer than %d bytes\n",
+		pr_err("vendor driver %s: name longer than %zu bytes\n",
 		       ops->name, VFIO_PCI_VENDOR_NAME_MAX - 1);
 		return -EINVAL;
 	}

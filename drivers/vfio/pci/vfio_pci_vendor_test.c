@@ -313,7 +313,8 @@ static const struct vfio_pci_irqops test_irqops_no_set = {};
 static int reg_irq(struct vfio_pci_core_device *vdev,
 		   const struct vfio_pci_irqops *ops, unsigned int count, u32 flags)
 {
-	return vfio_pci_core_register_dev_irq(vdev, ops, count, flags, NULL);
+	return vfio_pci_core_register_dev_irq(vdev, 0, 0, ops, count, flags,
+					      NULL);
 }
 
 static void dev_irq_bounds(struct kunit *test)

@@ -546,6 +546,18 @@ struct vfio_region_info_cap_nvlink2_lnkspd {
  * Absence of the NORESIZE flag indicates that vectors can be enabled
  * and disabled dynamically without impacting other vectors within the
  * index.
+ *
+ * The FLAG_CAPS flag indicates that the index has capabilities, chained
+ * from cap_offset as for VFIO_DEVICE_GET_REGION_INFO.  cap_offset and
+ * reserved were added after the other fields: a caller whose argsz ends
+ * at count gets the other fields as before, with FLAG_CAPS set and argsz
+ * raised to the size needed; so does a caller whose argsz is too small for
+ * the chain, which then also gets cap_offset 0.  Nothing past argsz is
+ * written.
+ *
+ * A device may have indexes beyond the ones its bus defines (for PCI,
+ * at and above VFIO_PCI_NUM_IRQS); each of those reports FLAG_CAPS and a
+ * VFIO_IRQ_INFO_CAP_TYPE capability that says what it is.
  */
 struct vfio_irq_info {
 	__u32	argsz;
@@ -554,10 +566,83 @@ struct vfio_irq_info {
 #define VFIO_IRQ_INFO_MASKABLE		(1 << 1)
 #define VFIO_IRQ_INFO_AUTOMASKED	(1 << 2)
 #define VFIO_IRQ_INFO_NORESIZE		(1 << 3)
+#define VFIO_IRQ_INFO_FLAG_CAPS		(1 << 4) /* Info supports caps */
 	__u32	index;		/* IRQ index */
 	__u32	count;		/* Number of IRQs within this index */
+	__u32	cap_offset;	/* Offset within info struct of first cap */
+	__u32	reserved;	/* Zero; capabilities start 8-byte aligned */
 };
 #define VFIO_DEVICE_GET_IRQ_INFO	_IO(VFIO_TYPE, VFIO_BASE + 9)
+
+/*
+ * The irq type capability allows irqs unique to a specific device or
+ * class of devices to be exposed.  Types and subtypes are defined
+ * below, in the same spirit as the region types of
+ * VFIO_REGION_INFO_CAP_TYPE.
+ */
+#define VFIO_IRQ_INFO_CAP_TYPE		1
+
+struct vfio_irq_info_cap_type {
+	struct vfio_info_cap_header header;
+	__u32 type;	/* global per bus driver */
+	__u32 subtype;	/* type specific */
+};
+
+/*
+ * VFIO_IRQ_TYPE_REMAP_BAR_REGION: the device's driver asks userspace to
+ * look again at some BARs and rebuild its mappings of them, because they
+ * changed between mmap-able and trapped.  A driver traps a BAR to see the
+ * accesses that userspace would otherwise make straight to the device,
+ * for example doorbell writes while it tracks the pages the device
+ * dirties.  A device has at most one such index.  Its count is 1, its
+ * flags are EVENTFD | MASKABLE | AUTOMASKED | FLAG_CAPS, and after the
+ * type capability it reports a VFIO_IRQ_INFO_CAP_REMAP_BAR capability.
+ *
+ * The handshake:
+ *
+ * 1. Userspace enables the index: VFIO_DEVICE_SET_IRQS with DATA_EVENTFD |
+ *    ACTION_TRIGGER, start 0, count 1 and an eventfd.  This also unmasks
+ *    the index and clears pending.  fd -1, or DATA_NONE | ACTION_TRIGGER
+ *    with count 0, disables it again.
+ * 2. The driver changes the BARs, adds their bits (bit n for BAR n) to
+ *    pending, signals the eventfd and masks the index: it asks nothing
+ *    more until step 4.  A BAR that becomes trapped has no mapping left:
+ *    mmap of it fails, and an access through a mapping made before raises
+ *    SIGBUS, until the BAR is mmap-able again.
+ * 3. Userspace reads the eventfd, reads pending from the capability,
+ *    calls VFIO_DEVICE_GET_REGION_INFO for each BAR in pending and
+ *    rebuilds its mappings: a BAR without VFIO_REGION_INFO_FLAG_MMAP is
+ *    accessed with read() and write() on the device fd.
+ * 4. Userspace acknowledges: VFIO_DEVICE_SET_IRQS with DATA_NONE |
+ *    ACTION_UNMASK, start 0, count 1.  This clears pending and unmasks the
+ *    index.  An acknowledgement with nothing pending only unmasks, so a
+ *    second one is harmless.
+ *
+ * The driver waits for the acknowledgement only when it traps a BAR, and
+ * for at most the remap_bar_timeout_ms parameter of module vfio_pci_core
+ * (milliseconds, default 2000, at most 60000).  If the wait times out, or
+ * userspace masks the index (ACTION_MASK), disables it or closes the
+ * device before acknowledging, the driver makes the BARs mmap-able again
+ * (their bits stay in pending), does without the trap, and the index
+ * stays masked: nothing more is asked until userspace unmasks it.  Making
+ * a BAR mmap-able is announced the same way, but never waited for.
+ *
+ * Userspace that never enables the index is never asked: its BARs stay as
+ * they are and the driver does without the trap, which it logs once.
+ *
+ * The eventfd only wakes userspace: eventfd counts add up, so the count
+ * does not say which BARs changed; pending does.
+ */
+#define VFIO_IRQ_TYPE_REMAP_BAR_REGION		1
+#define VFIO_IRQ_SUBTYPE_REMAP_BAR_REGION	0
+
+#define VFIO_IRQ_INFO_CAP_REMAP_BAR	2
+
+struct vfio_irq_info_cap_remap_bar {
+	struct vfio_info_cap_header header;
+	__u32 pending;	/* BARs changed and not yet acknowledged */
+	__u32 trapped;	/* BARs trapped now */
+};
 
 /**
  * VFIO_DEVICE_SET_IRQS - _IOW(VFIO_TYPE, VFIO_BASE + 10, struct vfio_irq_set)

@@ -11,6 +11,12 @@
  *			vfio_pci_edu, or "none" for plain vfio-pci
  *
  * Without them every test is skipped.
+ *
+ * With the edu sample (VFIO_EXPECT_VENDOR=vfio_pci_edu) the device also has
+ * a VFIO_IRQ_TYPE_REMAP_BAR_REGION interrupt, and the remap_* tests drive
+ * its handshake with the sample's debugfs switch; they need debugfs at
+ * /sys/kernel/debug and change vfio_pci_core's remap_bar_timeout_ms, which
+ * they set back to its default.
  */
 
 #include <endian.h>
@@ -22,9 +28,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
+#include <signal.h>
+#include <time.h>
 #include <unistd.h>
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
 
 #include <linux/pci_regs.h>
 #include <linux/vfio.h>
@@ -57,6 +68,22 @@
 #define EDU_REG_ID		0x00
 #define EDU_ID			0x010000edU
 #define EDU_REG_LIVENESS	0x04
+
+/* The size of struct vfio_irq_info before it had cap_offset */
+#define IRQ_INFO_V0_SIZE \
+	(offsetof(struct vfio_irq_info, count) + sizeof(__u32))
+
+/* Room for any GET_IRQ_INFO answer with its capabilities */
+#define IRQ_INFO_SIZE		256
+
+#define EDU_MODULE		"vfio_pci_edu"
+#define EDU_DEBUGFS		"/sys/kernel/debug/vfio_pci_edu"
+#define REMAP_TIMEOUT_PARAM \
+	"/sys/module/vfio_pci_core/parameters/remap_bar_timeout_ms"
+#define REMAP_TIMEOUT_DEFAULT	"2000"
+
+/* How long a test waits for the kernel to signal an eventfd */
+#define SIGNAL_WAIT_MS		10000
 
 static const char *bdf;
 static const char *expect_vendor;
@@ -571,6 +598,642 @@ TEST_F(vfio_dev, bad_irq_index)
 		EXPECT_EQ(EINVAL, errno)
 			TH_LOG("SET_IRQS %u: %s", bad[i], strerror(errno));
 	}
+}
+
+/*
+ * GET_IRQ_INFO of @index into @buf (IRQ_INFO_SIZE bytes) with argsz @argsz.
+ * Return: the ioctl's result.
+ */
+static int irq_info(int device, __u32 index, __u32 argsz, void *buf)
+{
+	struct vfio_irq_info *info = buf;
+
+	memset(buf, 0, IRQ_INFO_SIZE);
+	info->argsz = argsz;
+	info->index = index;
+	return ioctl(device, VFIO_DEVICE_GET_IRQ_INFO, info);
+}
+
+/*
+ * Find capability @id in the chain of a GET_IRQ_INFO answer of @size bytes.
+ * Return: the capability, or NULL (also for a malformed chain).
+ */
+static const struct vfio_info_cap_header *
+irq_cap(const struct vfio_irq_info *info, __u32 size, __u16 id)
+{
+	const struct vfio_info_cap_header *hdr;
+	__u32 off = info->cap_offset;
+	int n;
+
+	for (n = 0; off && n < MAX_CAPS; n++) {
+		if (off < sizeof(*info) || off % sizeof(__u32) ||
+		    off + sizeof(*hdr) > size)
+			return NULL;
+		hdr = (const void *)((const char *)info + off);
+		if (hdr->id == id)
+			return hdr;
+		off = hdr->next;
+	}
+	return NULL;
+}
+
+static bool expect_remap(void)
+{
+	return !strcmp(expect_vendor, EDU_MODULE);
+}
+
+/* Return: the index of the REMAP_BAR_REGION interrupt, or -1. */
+static int remap_index(int device, __u32 num_irqs)
+{
+	const struct vfio_irq_info_cap_type *type;
+	__u64 buf[IRQ_INFO_SIZE / sizeof(__u64)];
+	__u32 index;
+
+	for (index = VFIO_PCI_NUM_IRQS; index < num_irqs; index++) {
+		if (irq_info(device, index, sizeof(buf), buf))
+			continue;
+		type = (const void *)irq_cap((void *)buf, sizeof(buf),
+					     VFIO_IRQ_INFO_CAP_TYPE);
+		if (type && type->type == VFIO_IRQ_TYPE_REMAP_BAR_REGION &&
+		    type->subtype == VFIO_IRQ_SUBTYPE_REMAP_BAR_REGION)
+			return index;
+	}
+	return -1;
+}
+
+/* The REMAP_BAR_REGION capability of @index; false if there is none. */
+static bool remap_state(int device, __u32 index, __u32 *pending,
+			__u32 *trapped)
+{
+	const struct vfio_irq_info_cap_remap_bar *cap;
+	__u64 buf[IRQ_INFO_SIZE / sizeof(__u64)];
+
+	if (irq_info(device, index, sizeof(buf), buf))
+		return false;
+	cap = (const void *)irq_cap((void *)buf, sizeof(buf),
+				    VFIO_IRQ_INFO_CAP_REMAP_BAR);
+	if (!cap)
+		return false;
+	*pending = cap->pending;
+	*trapped = cap->trapped;
+	return true;
+}
+
+/* SET_IRQS on @index with an eventfd, or -1 to disable. */
+static int set_irq_eventfd(int device, __u32 index, __u32 action, __s32 fd)
+{
+	struct {
+		struct vfio_irq_set set;
+		__s32 fd;
+	} req = {
+		.set = {
+			.argsz = sizeof(req),
+			.flags = VFIO_IRQ_SET_DATA_EVENTFD | action,
+			.index = index,
+			.start = 0,
+			.count = 1,
+		},
+		.fd = fd,
+	};
+
+	return ioctl(device, VFIO_DEVICE_SET_IRQS, &req);
+}
+
+/* SET_IRQS with DATA_NONE */
+static int set_irq_none(int device, __u32 index, __u32 action, __u32 start,
+			__u32 count)
+{
+	struct vfio_irq_set set = {
+		.argsz = sizeof(set),
+		.flags = VFIO_IRQ_SET_DATA_NONE | action,
+		.index = index,
+		.start = start,
+		.count = count,
+	};
+
+	return ioctl(device, VFIO_DEVICE_SET_IRQS, &set);
+}
+
+static int ack_remap(int device, __u32 index)
+{
+	return set_irq_none(device, index, VFIO_IRQ_SET_ACTION_UNMASK, 0, 1);
+}
+
+/* Wait for @efd to be signalled and read it. Return: its count, or 0. */
+static __u64 wait_eventfd(int efd, int timeout_ms)
+{
+	struct pollfd pfd = { .fd = efd, .events = POLLIN };
+	__u64 count = 0;
+
+	if (poll(&pfd, 1, timeout_ms) != 1)
+		return 0;
+	if (read(efd, &count, sizeof(count)) != sizeof(count))
+		return 0;
+	return count;
+}
+
+static bool eventfd_quiet(int efd)
+{
+	struct pollfd pfd = { .fd = efd, .events = POLLIN };
+
+	return poll(&pfd, 1, 0) == 0;
+}
+
+/* Write @val to the sample's bar0_trapped. Return: 0 or errno. */
+static int write_trapped(const char *val)
+{
+	char path[PATH_MAX];
+	int fd, ret = 0;
+
+	snprintf(path, sizeof(path), EDU_DEBUGFS "/%s/bar0_trapped", bdf);
+	fd = open(path, O_WRONLY);
+	if (fd < 0)
+		return errno;
+	if (write(fd, val, strlen(val)) < 0)
+		ret = errno;
+	close(fd);
+	return ret;
+}
+
+static int write_param(const char *path, const char *val)
+{
+	int fd, ret = 0;
+
+	fd = open(path, O_WRONLY);
+	if (fd < 0)
+		return errno;
+	if (write(fd, val, strlen(val)) < 0)
+		ret = errno;
+	close(fd);
+	return ret;
+}
+
+/*
+ * Trap BAR0 from a child, which first drops the fixture's fds and its copy
+ * of @map, so that closing them in the parent really closes the device.
+ * The child exits with the errno of the debugfs write, 0 for success.
+ */
+static pid_t trap_in_child(const int *fds, int nfds, volatile __u32 *map)
+{
+	pid_t pid = fork();
+	int i;
+
+	if (pid)
+		return pid;
+	munmap((void *)map, getpagesize());
+	for (i = 0; i < nfds; i++)
+		if (fds[i] >= 0)
+			close(fds[i]);
+	_exit(write_trapped("1"));
+}
+
+/* Return: the child's exit status, or -1 if it did not exit normally. */
+static int child_status(pid_t pid)
+{
+	int status;
+
+	if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status))
+		return -1;
+	return WEXITSTATUS(status);
+}
+
+/* Return: the signal that killed a child reading @addr, or 0. */
+static int read_in_child(volatile __u32 *addr, __u32 *val)
+{
+	int status;
+	pid_t pid;
+
+	pid = fork();
+	if (!pid)
+		_exit(le32toh(*addr) == EDU_ID ? 0 : 1);
+	if (waitpid(pid, &status, 0) != pid)
+		return -1;
+	if (WIFSIGNALED(status))
+		return WTERMSIG(status);
+	*val = WEXITSTATUS(status) ? 0 : EDU_ID;
+	return 0;
+}
+
+static void enable_memory(struct __test_metadata *_metadata, int device)
+{
+	struct vfio_region_info cfg = {
+		.argsz = sizeof(cfg),
+		.index = VFIO_PCI_CONFIG_REGION_INDEX,
+	};
+	__u16 cmd;
+
+	ASSERT_EQ(0, ioctl(device, VFIO_DEVICE_GET_REGION_INFO, &cfg));
+	ASSERT_EQ((ssize_t)sizeof(cmd),
+		  pread(device, &cmd, sizeof(cmd), cfg.offset + PCI_COMMAND));
+	cmd = htole16(le16toh(cmd) | PCI_COMMAND_MEMORY);
+	ASSERT_EQ((ssize_t)sizeof(cmd),
+		  pwrite(device, &cmd, sizeof(cmd), cfg.offset + PCI_COMMAND));
+}
+
+static __u32 bar0_flags(int device)
+{
+	struct vfio_region_info bar = {
+		.argsz = sizeof(bar),
+		.index = VFIO_PCI_BAR0_REGION_INDEX,
+	};
+
+	if (ioctl(device, VFIO_DEVICE_GET_REGION_INFO, &bar))
+		return 0;
+	return bar.flags;
+}
+
+TEST_F(vfio_dev, irq_info_caps)
+{
+	const __u8 guard = 0xa5;
+	__u64 buf[IRQ_INFO_SIZE / sizeof(__u64)];
+	struct vfio_irq_info *info = (void *)buf;
+	const struct vfio_irq_info_cap_type *type;
+	const __u8 *bytes = (const __u8 *)buf;
+	unsigned int remaps = 0;
+	__u32 index, need;
+	size_t i;
+
+	if (expect_none())
+		EXPECT_EQ((__u32)VFIO_PCI_NUM_IRQS, self->info.num_irqs);
+
+	for (index = 0; index < self->info.num_irqs; index++) {
+		bool dev_irq = index >= VFIO_PCI_NUM_IRQS;
+
+		/* Old userspace: argsz ends at count; nothing past it is written */
+		memset(buf, guard, sizeof(buf));
+		info->argsz = IRQ_INFO_V0_SIZE;
+		info->index = index;
+		if (ioctl(self->device, VFIO_DEVICE_GET_IRQ_INFO, buf)) {
+			/* The error irq exists only on PCI Express */
+			ASSERT_EQ((__u32)VFIO_PCI_ERR_IRQ_INDEX, index)
+				TH_LOG("irq %u, old argsz: %s", index,
+				       strerror(errno));
+			continue;
+		}
+		for (i = IRQ_INFO_V0_SIZE; i < sizeof(buf); i++)
+			ASSERT_EQ(guard, bytes[i])
+				TH_LOG("irq %u: byte %zu past the old argsz written",
+				       index, i);
+		EXPECT_EQ(dev_irq, !!(info->flags & VFIO_IRQ_INFO_FLAG_CAPS))
+			TH_LOG("irq %u: flags %#x", index, info->flags);
+		if (!dev_irq) {
+			EXPECT_EQ(IRQ_INFO_V0_SIZE, info->argsz);
+			continue;
+		}
+		need = info->argsz;
+		EXPECT_LE(sizeof(*info) + sizeof(*type), need);
+
+		/* New struct, no room for the chain: the size, no offset */
+		ASSERT_EQ(0, irq_info(self->device, index, sizeof(*info), buf));
+		EXPECT_EQ(need, info->argsz);
+		EXPECT_EQ(0U, info->cap_offset);
+
+		/* Room for it: the chain */
+		ASSERT_GE(sizeof(buf), need);
+		ASSERT_EQ(0, irq_info(self->device, index, need, buf));
+		EXPECT_EQ(need, info->argsz);
+		EXPECT_EQ(sizeof(*info), info->cap_offset);
+		EXPECT_EQ(0U, info->cap_offset % sizeof(__u64));
+		EXPECT_EQ(0U, info->reserved);
+		EXPECT_TRUE(!!(info->flags & VFIO_IRQ_INFO_EVENTFD));
+		type = (const void *)irq_cap(info, need, VFIO_IRQ_INFO_CAP_TYPE);
+		ASSERT_NE(NULL, type)
+			TH_LOG("irq %u has no type capability", index);
+		EXPECT_EQ(1, type->header.version);
+		if (type->type != VFIO_IRQ_TYPE_REMAP_BAR_REGION)
+			continue;
+
+		remaps++;
+		EXPECT_EQ((__u32)VFIO_IRQ_SUBTYPE_REMAP_BAR_REGION, type->subtype);
+		EXPECT_EQ(1U, info->count);
+		EXPECT_EQ((__u32)(VFIO_IRQ_INFO_EVENTFD | VFIO_IRQ_INFO_MASKABLE |
+				  VFIO_IRQ_INFO_AUTOMASKED |
+				  VFIO_IRQ_INFO_FLAG_CAPS), info->flags);
+		EXPECT_NE(NULL, irq_cap(info, need, VFIO_IRQ_INFO_CAP_REMAP_BAR))
+			TH_LOG("remap irq %u has no REMAP_BAR capability", index);
+	}
+
+	EXPECT_EQ(expect_remap() ? 1U : 0U, remaps);
+}
+
+TEST_F(vfio_dev, remap_set_irqs)
+{
+	int index = remap_index(self->device, self->info.num_irqs);
+	__u32 pending, trapped;
+	int efd, null;
+
+	if (!expect_remap()) {
+		EXPECT_EQ(-1, index);
+		return;
+	}
+	ASSERT_LE(0, index);
+
+	efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	ASSERT_LE(0, efd);
+	null = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	ASSERT_LE(0, null);
+
+	/* Enable, loop back, mask, unmask, disable both ways */
+	EXPECT_EQ(0, set_irq_eventfd(self->device, index,
+				     VFIO_IRQ_SET_ACTION_TRIGGER, efd))
+		TH_LOG("enable: %s", strerror(errno));
+	EXPECT_EQ(0, set_irq_none(self->device, index,
+				  VFIO_IRQ_SET_ACTION_TRIGGER, 0, 1));
+	EXPECT_EQ(1U, wait_eventfd(efd, SIGNAL_WAIT_MS));
+	EXPECT_EQ(0, set_irq_none(self->device, index,
+				  VFIO_IRQ_SET_ACTION_MASK, 0, 1));
+	EXPECT_EQ(0, set_irq_none(self->device, index,
+				  VFIO_IRQ_SET_ACTION_UNMASK, 0, 1));
+	EXPECT_EQ(0, set_irq_eventfd(self->device, index,
+				     VFIO_IRQ_SET_ACTION_TRIGGER, -1))
+		TH_LOG("disable with fd -1: %s", strerror(errno));
+	EXPECT_EQ(0, set_irq_eventfd(self->device, index,
+				     VFIO_IRQ_SET_ACTION_TRIGGER, efd));
+	EXPECT_EQ(0, set_irq_none(self->device, index,
+				  VFIO_IRQ_SET_ACTION_TRIGGER, 0, 0))
+		TH_LOG("disable with count 0: %s", strerror(errno));
+	/* Disabled: loopback signals nothing */
+	EXPECT_EQ(0, set_irq_none(self->device, index,
+				  VFIO_IRQ_SET_ACTION_TRIGGER, 0, 1));
+	EXPECT_TRUE(eventfd_quiet(efd));
+
+	/* Bad start, count, fd, flags */
+	errno = 0;
+	EXPECT_EQ(-1, set_irq_none(self->device, index,
+				   VFIO_IRQ_SET_ACTION_UNMASK, 1, 1));
+	EXPECT_EQ(EINVAL, errno);
+	errno = 0;
+	EXPECT_EQ(-1, set_irq_none(self->device, index,
+				   VFIO_IRQ_SET_ACTION_UNMASK, 0, 2));
+	EXPECT_EQ(EINVAL, errno);
+	errno = 0;
+	EXPECT_EQ(-1, set_irq_none(self->device, index,
+				   VFIO_IRQ_SET_ACTION_UNMASK, 0, 0));
+	EXPECT_EQ(EINVAL, errno);
+	errno = 0;
+	EXPECT_EQ(-1, set_irq_eventfd(self->device, index,
+				      VFIO_IRQ_SET_ACTION_TRIGGER, -2));
+	EXPECT_EQ(EINVAL, errno);
+	errno = 0;
+	EXPECT_EQ(-1, set_irq_eventfd(self->device, index,
+				      VFIO_IRQ_SET_ACTION_TRIGGER, null))
+		TH_LOG("an fd that is not an eventfd was accepted");
+	EXPECT_EQ(EINVAL, errno);
+	errno = 0;
+	EXPECT_EQ(-1, set_irq_eventfd(self->device, index,
+				      VFIO_IRQ_SET_ACTION_UNMASK, efd))
+		TH_LOG("acknowledging through an eventfd was accepted");
+	EXPECT_EQ(EINVAL, errno);
+	errno = 0;
+	EXPECT_EQ(-1, set_irq_eventfd(self->device, index,
+				      VFIO_IRQ_SET_ACTION_MASK, efd));
+	EXPECT_EQ(EINVAL, errno);
+	errno = 0;
+	EXPECT_EQ(-1, set_irq_none(self->device, index,
+				   VFIO_IRQ_SET_ACTION_MASK |
+				   VFIO_IRQ_SET_ACTION_UNMASK, 0, 1));
+	EXPECT_EQ(EINVAL, errno);
+	errno = 0;
+	EXPECT_EQ(-1, set_irq_none(self->device, index, 1U << 31, 0, 1));
+	EXPECT_EQ(EINVAL, errno);
+
+	/* None of it asked for anything */
+	ASSERT_TRUE(remap_state(self->device, index, &pending, &trapped));
+	EXPECT_EQ(0U, pending);
+	EXPECT_EQ(0U, trapped);
+
+	close(null);
+	close(efd);
+}
+
+/* Setup shared by the handshake tests: BAR0 mapped, the irq enabled. */
+#define REMAP_SETUP()							\
+	int index = remap_index(self->device, self->info.num_irqs);	\
+	volatile __u32 *map;						\
+	int efd;							\
+									\
+	if (!expect_remap())						\
+		SKIP(return, "no REMAP_BAR_REGION irq without the sample"); \
+	ASSERT_LE(0, index);						\
+	ASSERT_EQ(0, write_param(REMAP_TIMEOUT_PARAM,			\
+				 REMAP_TIMEOUT_DEFAULT));		\
+	enable_memory(_metadata, self->device);				\
+	ASSERT_TRUE(!!(bar0_flags(self->device) &			\
+		       VFIO_REGION_INFO_FLAG_MMAP));			\
+	map = mmap(NULL, getpagesize(), PROT_READ | PROT_WRITE,	\
+		   MAP_SHARED, self->device,				\
+		   bar0_offset(self->device));				\
+	ASSERT_NE(MAP_FAILED, map)					\
+		TH_LOG("mmap BAR0: %s", strerror(errno));		\
+	ASSERT_EQ(EDU_ID, le32toh(*map));				\
+	efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);			\
+	ASSERT_LE(0, efd);						\
+	ASSERT_EQ(0, set_irq_eventfd(self->device, index,		\
+				     VFIO_IRQ_SET_ACTION_TRIGGER, efd))
+
+static off_t bar0_offset(int device)
+{
+	struct vfio_region_info bar = {
+		.argsz = sizeof(bar),
+		.index = VFIO_PCI_BAR0_REGION_INDEX,
+	};
+
+	if (ioctl(device, VFIO_DEVICE_GET_REGION_INFO, &bar))
+		return -1;
+	return bar.offset;
+}
+
+TEST_F(vfio_dev, remap_handshake)
+{
+	const int fds[] = { self->container, self->group };
+	__u32 pending, trapped, val;
+	pid_t pid;
+
+	REMAP_SETUP();
+
+	/* Trap: signalled, BAR0 pending and trapped, then acknowledged */
+	pid = trap_in_child(fds, ARRAY_SIZE(fds), map);
+	ASSERT_LT(0, pid);
+	ASSERT_NE(0U, wait_eventfd(efd, SIGNAL_WAIT_MS))
+		TH_LOG("no remap request within %d ms", SIGNAL_WAIT_MS);
+	ASSERT_TRUE(remap_state(self->device, index, &pending, &trapped));
+	EXPECT_EQ(1U, pending);
+	EXPECT_EQ(1U, trapped);
+	EXPECT_FALSE(!!(bar0_flags(self->device) & VFIO_REGION_INFO_FLAG_MMAP))
+		TH_LOG("trapped BAR0 still reported mmap-able");
+	errno = 0;
+	EXPECT_EQ(MAP_FAILED, mmap(NULL, getpagesize(), PROT_READ, MAP_SHARED,
+				   self->device, bar0_offset(self->device)))
+		TH_LOG("trapped BAR0 could be mapped again");
+	EXPECT_EQ(EINVAL, errno);
+	EXPECT_EQ(SIGBUS, read_in_child(map, &val))
+		TH_LOG("the old mapping of trapped BAR0 still reaches the device");
+	/* read() still reaches it */
+	ASSERT_EQ((ssize_t)sizeof(val),
+		  pread(self->device, &val, sizeof(val),
+			bar0_offset(self->device) + EDU_REG_ID));
+	EXPECT_EQ(EDU_ID, le32toh(val));
+
+	EXPECT_EQ(0, ack_remap(self->device, index))
+		TH_LOG("acknowledge: %s", strerror(errno));
+	EXPECT_EQ(0, child_status(pid))
+		TH_LOG("trapping did not complete after the acknowledgement");
+	ASSERT_TRUE(remap_state(self->device, index, &pending, &trapped));
+	EXPECT_EQ(0U, pending);
+	EXPECT_EQ(1U, trapped);
+
+	/* A second acknowledgement changes nothing */
+	EXPECT_EQ(0, ack_remap(self->device, index));
+	ASSERT_TRUE(remap_state(self->device, index, &pending, &trapped));
+	EXPECT_EQ(0U, pending);
+	EXPECT_EQ(1U, trapped);
+	EXPECT_TRUE(eventfd_quiet(efd));
+
+	/* Untrap: announced without waiting; the old mapping works again */
+	EXPECT_EQ(0, write_trapped("0"));
+	EXPECT_NE(0U, wait_eventfd(efd, SIGNAL_WAIT_MS));
+	ASSERT_TRUE(remap_state(self->device, index, &pending, &trapped));
+	EXPECT_EQ(1U, pending);
+	EXPECT_EQ(0U, trapped);
+	EXPECT_TRUE(!!(bar0_flags(self->device) & VFIO_REGION_INFO_FLAG_MMAP));
+	val = 0;
+	EXPECT_EQ(0, read_in_child(map, &val));
+	EXPECT_EQ(EDU_ID, val);
+	EXPECT_EQ(0, ack_remap(self->device, index));
+
+	munmap((void *)map, getpagesize());
+	close(efd);
+}
+
+TEST_F(vfio_dev, remap_not_listening)
+{
+	REMAP_SETUP();
+
+	/* Disabled: refused at once, nothing changes */
+	ASSERT_EQ(0, set_irq_eventfd(self->device, index,
+				     VFIO_IRQ_SET_ACTION_TRIGGER, -1));
+	EXPECT_EQ(ENOTCONN, write_trapped("1"));
+	EXPECT_TRUE(!!(bar0_flags(self->device) & VFIO_REGION_INFO_FLAG_MMAP));
+	EXPECT_EQ(EDU_ID, le32toh(*map));
+
+	/* Masked: the same */
+	ASSERT_EQ(0, set_irq_eventfd(self->device, index,
+				     VFIO_IRQ_SET_ACTION_TRIGGER, efd));
+	ASSERT_EQ(0, set_irq_none(self->device, index,
+				  VFIO_IRQ_SET_ACTION_MASK, 0, 1));
+	EXPECT_EQ(ENOTCONN, write_trapped("1"));
+	EXPECT_TRUE(eventfd_quiet(efd));
+	EXPECT_EQ(EDU_ID, le32toh(*map));
+
+	munmap((void *)map, getpagesize());
+	close(efd);
+}
+
+TEST_F(vfio_dev, remap_silent_userspace)
+{
+	__u32 pending, trapped, val;
+	struct timespec t0, t1;
+	long ms;
+
+	REMAP_SETUP();
+
+	EXPECT_EQ(EINVAL, write_param(REMAP_TIMEOUT_PARAM, "0"));
+	EXPECT_EQ(EINVAL, write_param(REMAP_TIMEOUT_PARAM, "60001"));
+	ASSERT_EQ(0, write_param(REMAP_TIMEOUT_PARAM, "300"));
+
+	/* Nobody answers: the trap times out and is undone */
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	EXPECT_EQ(ETIMEDOUT, write_trapped("1"));
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	ms = (t1.tv_sec - t0.tv_sec) * 1000 +
+	     (t1.tv_nsec - t0.tv_nsec) / 1000000;
+	TH_LOG("unanswered request ended after %ld ms (bound 300 ms)", ms);
+	EXPECT_NE(0U, wait_eventfd(efd, 0));
+	ASSERT_TRUE(remap_state(self->device, index, &pending, &trapped));
+	EXPECT_EQ(1U, pending);
+	EXPECT_EQ(0U, trapped);
+	EXPECT_TRUE(!!(bar0_flags(self->device) & VFIO_REGION_INFO_FLAG_MMAP));
+	EXPECT_EQ(0, read_in_child(map, &val));
+	EXPECT_EQ(EDU_ID, val);
+
+	/* Still masked: the next request is refused without waiting */
+	EXPECT_EQ(ENOTCONN, write_trapped("1"));
+	EXPECT_TRUE(eventfd_quiet(efd));
+
+	/* A late acknowledgement only re-arms it */
+	EXPECT_EQ(0, ack_remap(self->device, index));
+	ASSERT_TRUE(remap_state(self->device, index, &pending, &trapped));
+	EXPECT_EQ(0U, pending);
+	EXPECT_EQ(0U, trapped);
+
+	EXPECT_EQ(0, write_param(REMAP_TIMEOUT_PARAM, REMAP_TIMEOUT_DEFAULT));
+	munmap((void *)map, getpagesize());
+	close(efd);
+}
+
+/*
+ * A long wait that userspace ends early by @end: "mask", "disable" or
+ * "close".
+ */
+static void remap_wait_ended(struct __test_metadata *_metadata,
+			     FIXTURE_DATA(vfio_dev) *self, const char *end)
+{
+	const int fds[] = { self->container, self->group, self->device };
+	__u32 pending, trapped, val;
+	int expect = ECANCELED;
+	pid_t pid;
+
+	REMAP_SETUP();
+
+	/* Longer than the harness would wait: only the early end passes. */
+	ASSERT_EQ(0, write_param(REMAP_TIMEOUT_PARAM, "60000"));
+	pid = trap_in_child(fds, ARRAY_SIZE(fds), map);
+	ASSERT_LT(0, pid);
+	ASSERT_NE(0U, wait_eventfd(efd, SIGNAL_WAIT_MS));
+
+	if (!strcmp(end, "mask")) {
+		EXPECT_EQ(0, set_irq_none(self->device, index,
+					  VFIO_IRQ_SET_ACTION_MASK, 0, 1));
+	} else if (!strcmp(end, "disable")) {
+		EXPECT_EQ(0, set_irq_eventfd(self->device, index,
+					     VFIO_IRQ_SET_ACTION_TRIGGER, -1));
+	} else {
+		munmap((void *)map, getpagesize());
+		map = NULL;
+		close(self->device);
+		self->device = -1;
+		expect = ENODEV;
+	}
+	EXPECT_EQ(expect, child_status(pid))
+		TH_LOG("ending the wait by %s", end);
+	EXPECT_EQ(0, write_param(REMAP_TIMEOUT_PARAM, REMAP_TIMEOUT_DEFAULT));
+
+	if (map) {
+		/* The trap was undone */
+		ASSERT_TRUE(remap_state(self->device, index, &pending,
+					&trapped));
+		EXPECT_EQ(1U, pending);
+		EXPECT_EQ(0U, trapped);
+		EXPECT_EQ(0, read_in_child(map, &val));
+		EXPECT_EQ(EDU_ID, val);
+		munmap((void *)map, getpagesize());
+	}
+	close(efd);
+}
+
+TEST_F(vfio_dev, remap_wait_ended_by_mask)
+{
+	remap_wait_ended(_metadata, self, "mask");
+}
+
+TEST_F(vfio_dev, remap_wait_ended_by_disable)
+{
+	remap_wait_ended(_metadata, self, "disable");
+}
+
+TEST_F(vfio_dev, remap_wait_ended_by_close)
+{
+	remap_wait_ended(_metadata, self, "close");
 }
 
 int main(int argc, char **argv)
