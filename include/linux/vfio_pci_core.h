@@ -114,8 +114,8 @@ struct vfio_pci_dev_irq {
  * @warned: "not enabled" was logged since open
  */
 struct vfio_pci_remap_bar {
-	struct mutex		request_lock;
-	spinlock_t		lock;
+	struct mutex		request_lock;	/* one request at a time */
+	spinlock_t		lock;		/* the fields below */
 	wait_queue_head_t	wait;
 	struct eventfd_ctx	*trigger;
 	u32			pending;

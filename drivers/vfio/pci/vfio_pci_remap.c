@@ -168,7 +168,7 @@ static int vfio_pci_remap_set_irqs(struct vfio_pci_core_device *vdev,
 	spin_lock_irq(&remap->lock);
 	switch (action) {
 	case VFIO_IRQ_SET_ACTION_UNMASK:
-		/* The acknowledgement */
+		/* The acknowledgment */
 		remap->pending = 0;
 		remap->armed = !!remap->trigger;
 		vfio_pci_remap_end(remap, 0);
@@ -299,7 +299,7 @@ static bool vfio_pci_bars_valid(struct vfio_pci_core_device *vdev, u32 bars)
  * access @bars with read() and write() from now on.  Their mappings are
  * zapped before userspace is asked, so from the moment userspace is asked
  * no access bypasses the driver.  Then waits, for at most the
- * remap_bar_timeout_ms parameter, for the acknowledgement.  Must not be
+ * remap_bar_timeout_ms parameter, for the acknowledgment.  Must not be
  * called with a lock that the device's ioctls or close take.
  *
  * Return: 0 once userspace has acknowledged; -ENOTCONN, without waiting or

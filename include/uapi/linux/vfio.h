@@ -615,10 +615,10 @@ struct vfio_irq_info_cap_type {
  *    accessed with read() and write() on the device fd.
  * 4. Userspace acknowledges: VFIO_DEVICE_SET_IRQS with DATA_NONE |
  *    ACTION_UNMASK, start 0, count 1.  This clears pending and unmasks the
- *    index.  An acknowledgement with nothing pending only unmasks, so a
+ *    index.  An acknowledgment with nothing pending only unmasks, so a
  *    second one is harmless.
  *
- * The driver waits for the acknowledgement only when it traps a BAR, and
+ * The driver waits for the acknowledgment only when it traps a BAR, and
  * for at most the remap_bar_timeout_ms parameter of module vfio_pci_core
  * (milliseconds, default 2000, at most 60000).  If the wait times out, or
  * userspace masks the index (ACTION_MASK), disables it or closes the

@@ -773,14 +773,14 @@ static int write_param(const char *path, const char *val)
  * of @map, so that closing them in the parent really closes the device.
  * The child exits with the errno of the debugfs write, 0 for success.
  */
-static pid_t trap_in_child(const int *fds, int nfds, volatile __u32 *map)
+static pid_t trap_in_child(const int *fds, int nfds, __u32 *map)
 {
 	pid_t pid = fork();
 	int i;
 
 	if (pid)
 		return pid;
-	munmap((void *)map, getpagesize());
+	munmap(map, getpagesize());
 	for (i = 0; i < nfds; i++)
 		if (fds[i] >= 0)
 			close(fds[i]);
@@ -798,7 +798,7 @@ static int child_status(pid_t pid)
 }
 
 /* Return: the signal that killed a child reading @addr, or 0. */
-static int read_in_child(volatile __u32 *addr, __u32 *val)
+static int read_in_child(__u32 *addr, __u32 *val)
 {
 	int status;
 	pid_t pid;
@@ -1006,31 +1006,6 @@ TEST_F(vfio_dev, remap_set_irqs)
 	close(efd);
 }
 
-/* Setup shared by the handshake tests: BAR0 mapped, the irq enabled. */
-#define REMAP_SETUP()							\
-	int index = remap_index(self->device, self->info.num_irqs);	\
-	volatile __u32 *map;						\
-	int efd;							\
-									\
-	if (!expect_remap())						\
-		SKIP(return, "no REMAP_BAR_REGION irq without the sample"); \
-	ASSERT_LE(0, index);						\
-	ASSERT_EQ(0, write_param(REMAP_TIMEOUT_PARAM,			\
-				 REMAP_TIMEOUT_DEFAULT));		\
-	enable_memory(_metadata, self->device);				\
-	ASSERT_TRUE(!!(bar0_flags(self->device) &			\
-		       VFIO_REGION_INFO_FLAG_MMAP));			\
-	map = mmap(NULL, getpagesize(), PROT_READ | PROT_WRITE,	\
-		   MAP_SHARED, self->device,				\
-		   bar0_offset(self->device));				\
-	ASSERT_NE(MAP_FAILED, map)					\
-		TH_LOG("mmap BAR0: %s", strerror(errno));		\
-	ASSERT_EQ(EDU_ID, le32toh(*map));				\
-	efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);			\
-	ASSERT_LE(0, efd);						\
-	ASSERT_EQ(0, set_irq_eventfd(self->device, index,		\
-				     VFIO_IRQ_SET_ACTION_TRIGGER, efd))
-
 static off_t bar0_offset(int device)
 {
 	struct vfio_region_info bar = {
@@ -1043,13 +1018,44 @@ static off_t bar0_offset(int device)
 	return bar.offset;
 }
 
+/*
+ * Setup shared by the handshake tests (self is the vfio_dev fixture's
+ * FIXTURE_DATA, spelled out): BAR0 decoding and mapped at @map,
+ * the remap irq at @index enabled with eventfd @efd.
+ * Return: false when the test is skipped (no sample).
+ */
+static bool remap_setup(struct __test_metadata *_metadata,
+			struct _test_data_vfio_dev *self, int *index,
+			__u32 **map, int *efd)
+{
+	if (!expect_remap())
+		SKIP(return false, "no REMAP_BAR_REGION irq without the sample");
+	*index = remap_index(self->device, self->info.num_irqs);
+	ASSERT_LE(0, *index);
+	ASSERT_EQ(0, write_param(REMAP_TIMEOUT_PARAM, REMAP_TIMEOUT_DEFAULT));
+	enable_memory(_metadata, self->device);
+	ASSERT_TRUE(!!(bar0_flags(self->device) & VFIO_REGION_INFO_FLAG_MMAP));
+	*map = mmap(NULL, getpagesize(), PROT_READ | PROT_WRITE, MAP_SHARED,
+		    self->device, bar0_offset(self->device));
+	ASSERT_NE(MAP_FAILED, *map)
+		TH_LOG("mmap BAR0: %s", strerror(errno));
+	ASSERT_EQ(EDU_ID, le32toh(**map));
+	*efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	ASSERT_LE(0, *efd);
+	ASSERT_EQ(0, set_irq_eventfd(self->device, *index,
+				     VFIO_IRQ_SET_ACTION_TRIGGER, *efd));
+	return true;
+}
+
 TEST_F(vfio_dev, remap_handshake)
 {
 	const int fds[] = { self->container, self->group };
-	__u32 pending, trapped, val;
+	__u32 pending, trapped, val, *map;
+	int index, efd;
 	pid_t pid;
 
-	REMAP_SETUP();
+	if (!remap_setup(_metadata, self, &index, &map, &efd))
+		return;
 
 	/* Trap: signalled, BAR0 pending and trapped, then acknowledged */
 	pid = trap_in_child(fds, ARRAY_SIZE(fds), map);
@@ -1077,12 +1083,12 @@ TEST_F(vfio_dev, remap_handshake)
 	EXPECT_EQ(0, ack_remap(self->device, index))
 		TH_LOG("acknowledge: %s", strerror(errno));
 	EXPECT_EQ(0, child_status(pid))
-		TH_LOG("trapping did not complete after the acknowledgement");
+		TH_LOG("trapping did not complete after the acknowledgment");
 	ASSERT_TRUE(remap_state(self->device, index, &pending, &trapped));
 	EXPECT_EQ(0U, pending);
 	EXPECT_EQ(1U, trapped);
 
-	/* A second acknowledgement changes nothing */
+	/* A second acknowledgment changes nothing */
 	EXPECT_EQ(0, ack_remap(self->device, index));
 	ASSERT_TRUE(remap_state(self->device, index, &pending, &trapped));
 	EXPECT_EQ(0U, pending);
@@ -1101,13 +1107,17 @@ TEST_F(vfio_dev, remap_handshake)
 	EXPECT_EQ(EDU_ID, val);
 	EXPECT_EQ(0, ack_remap(self->device, index));
 
-	munmap((void *)map, getpagesize());
+	munmap(map, getpagesize());
 	close(efd);
 }
 
 TEST_F(vfio_dev, remap_not_listening)
 {
-	REMAP_SETUP();
+	int index, efd;
+	__u32 *map;
+
+	if (!remap_setup(_metadata, self, &index, &map, &efd))
+		return;
 
 	/* Disabled: refused at once, nothing changes */
 	ASSERT_EQ(0, set_irq_eventfd(self->device, index,
@@ -1125,17 +1135,19 @@ TEST_F(vfio_dev, remap_not_listening)
 	EXPECT_TRUE(eventfd_quiet(efd));
 	EXPECT_EQ(EDU_ID, le32toh(*map));
 
-	munmap((void *)map, getpagesize());
+	munmap(map, getpagesize());
 	close(efd);
 }
 
 TEST_F(vfio_dev, remap_silent_userspace)
 {
-	__u32 pending, trapped, val;
+	__u32 pending, trapped, val, *map;
 	struct timespec t0, t1;
+	int index, efd;
 	long ms;
 
-	REMAP_SETUP();
+	if (!remap_setup(_metadata, self, &index, &map, &efd))
+		return;
 
 	EXPECT_EQ(EINVAL, write_param(REMAP_TIMEOUT_PARAM, "0"));
 	EXPECT_EQ(EINVAL, write_param(REMAP_TIMEOUT_PARAM, "60001"));
@@ -1160,14 +1172,14 @@ TEST_F(vfio_dev, remap_silent_userspace)
 	EXPECT_EQ(ENOTCONN, write_trapped("1"));
 	EXPECT_TRUE(eventfd_quiet(efd));
 
-	/* A late acknowledgement only re-arms it */
+	/* A late acknowledgment only re-arms it */
 	EXPECT_EQ(0, ack_remap(self->device, index));
 	ASSERT_TRUE(remap_state(self->device, index, &pending, &trapped));
 	EXPECT_EQ(0U, pending);
 	EXPECT_EQ(0U, trapped);
 
 	EXPECT_EQ(0, write_param(REMAP_TIMEOUT_PARAM, REMAP_TIMEOUT_DEFAULT));
-	munmap((void *)map, getpagesize());
+	munmap(map, getpagesize());
 	close(efd);
 }
 
@@ -1176,14 +1188,16 @@ TEST_F(vfio_dev, remap_silent_userspace)
  * "close".
  */
 static void remap_wait_ended(struct __test_metadata *_metadata,
-			     FIXTURE_DATA(vfio_dev) *self, const char *end)
+			     struct _test_data_vfio_dev *self, const char *end)
 {
 	const int fds[] = { self->container, self->group, self->device };
-	__u32 pending, trapped, val;
+	__u32 pending, trapped, val, *map;
 	int expect = ECANCELED;
+	int index, efd;
 	pid_t pid;
 
-	REMAP_SETUP();
+	if (!remap_setup(_metadata, self, &index, &map, &efd))
+		return;
 
 	/* Longer than the harness would wait: only the early end passes. */
 	ASSERT_EQ(0, write_param(REMAP_TIMEOUT_PARAM, "60000"));
@@ -1198,7 +1212,7 @@ static void remap_wait_ended(struct __test_metadata *_metadata,
 		EXPECT_EQ(0, set_irq_eventfd(self->device, index,
 					     VFIO_IRQ_SET_ACTION_TRIGGER, -1));
 	} else {
-		munmap((void *)map, getpagesize());
+		munmap(map, getpagesize());
 		map = NULL;
 		close(self->device);
 		self->device = -1;
@@ -1216,7 +1230,7 @@ static void remap_wait_ended(struct __test_metadata *_metadata,
 		EXPECT_EQ(0U, trapped);
 		EXPECT_EQ(0, read_in_child(map, &val));
 		EXPECT_EQ(EDU_ID, val);
-		munmap((void *)map, getpagesize());
+		munmap(map, getpagesize());
 	}
 	close(efd);
 }
