@@ -25,6 +25,9 @@ chmod +x "$root/init"
 kmake -s headers_install >/dev/null
 gcc -static -O2 -Wall -Wextra -Werror -isystem "$KOUT/usr/include" \
 	-o "$root/usr/bin/vfio-peek" "$RIG_DIR/guest/vfio-peek.c"
+gcc -static -O2 -Wall -Wextra -Werror -isystem "$KOUT/usr/include" \
+	-o "$root/usr/bin/edu-state" "$RIG_DIR/guest/edu-state.c"
+cp "$RIG_DIR/guest/qmp-migrate.py" "$root/rig/"
 
 if [ -d "$GUEST_DIR/selftests" ]; then
 	cp -a "$GUEST_DIR/selftests" "$root/selftests"

@@ -28,6 +28,31 @@
 
 struct vfio_pci_core_device;
 struct vfio_pci_region;
+struct vfio_pci_migration;
+
+/**
+ * struct vfio_pci_migration_ops - a driver's part of v1 migration, for
+ *	vfio_pci_core_register_migration()
+ * @set_state: optional; the device goes from VFIO_DEVICE_STATE_V1_* @old to
+ *	@new: quiesce it, start or stop tracking what it dirties.  An error
+ *	leaves the device in @old and is returned to userspace.
+ * @save: write the device's state, a stream the driver defines, into @buf of
+ *	@size bytes; return its length or -errno.  Called when the device
+ *	enters the stop-and-copy state (SAVING without RUNNING), after
+ *	@set_state.
+ * @load: @len bytes of a stream restored so far: apply it and return 0 when
+ *	it is complete, -EAGAIN when more is needed, -EINVAL (or another
+ *	-errno) to reject it, leaving the device as it was.
+ *
+ * Callbacks run with the region's lock held, one at a time.
+ */
+struct vfio_pci_migration_ops {
+	int	(*set_state)(struct vfio_pci_core_device *vdev, u32 old, u32 new);
+	ssize_t	(*save)(struct vfio_pci_core_device *vdev, void *buf,
+			size_t size);
+	int	(*load)(struct vfio_pci_core_device *vdev, const void *buf,
+			size_t len);
+};
 
 struct vfio_pci_eventfd {
 	struct eventfd_ctx	*ctx;
@@ -182,6 +207,7 @@ struct vfio_pci_core_device {
 	/* Vendor driver named in VFIO_DEVICE_INFO_CAP_VENDOR_DRIVER, or NULL */
 	const char		*vendor_name;
 	struct vfio_pci_remap_bar	remap;
+	struct vfio_pci_migration	*migration;
 };
 
 enum vfio_pci_io_width {
@@ -205,6 +231,13 @@ int vfio_pci_core_trap_bars(struct vfio_pci_core_device *vdev, u32 bars);
 int vfio_pci_core_untrap_bars(struct vfio_pci_core_device *vdev, u32 bars);
 int vfio_pci_core_trap_bars_on_open(struct vfio_pci_core_device *vdev,
 				    u32 bars);
+int vfio_pci_core_register_migration(struct vfio_pci_core_device *vdev,
+				     const struct vfio_pci_migration_ops *ops,
+				     size_t stream_max);
+u32 vfio_pci_core_migration_state(struct vfio_pci_core_device *vdev);
+u16 vfio_pci_memory_lock_and_enable(struct vfio_pci_core_device *vdev);
+void vfio_pci_memory_unlock_and_restore(struct vfio_pci_core_device *vdev,
+					u16 cmd);
 void vfio_pci_core_set_params(bool nointxmask, bool is_disable_vga,
 			      bool is_disable_idle_d3);
 void vfio_pci_core_close_device(struct vfio_device *core_vdev);

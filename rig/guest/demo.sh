@@ -65,6 +65,14 @@ run "echo $edu > /sys/bus/pci/devices/$edu/driver/unbind"
 run "rmmod vfio_pci_edu"
 expect "vfio_pci_edu module after unbind" "$(loaded vfio_pci_edu)" "not loaded"
 
+say "7. Live migration with unmodified QEMU 7.2 (the host's, run in this VM)"
+echo "    A paused QEMU owns edu #1 and migrates it, through the sample's v1"
+echo "    migration region, to a second QEMU that owns edu #2.  Then a saved"
+echo "    stream is corrupted and the destination must refuse it."
+run "sh /rig/qemu-migrate.sh" | tee /tmp/mig | grep -v '^# \(src\|dst\): .*no available reset'
+expect "migration" "$(grep -c '^ok [0-9]* migration' /tmp/mig)" 1
+expect "corrupted stream refused" "$(grep -c '^ok [0-9]* corrupt_stream' /tmp/mig)" 1
+
 say "Demo done"
 # The whole kernel log, for the host's splat check (not shown by make demo).
 echo "RIG: dmesg begin"

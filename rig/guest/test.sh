@@ -41,8 +41,11 @@ run_kunit() {
 : >"$results"
 modprobe vfio-pci
 run_kunit vfio_pci_vendor_test
+run_kunit i40e_vf_migration_test
+rmmod i40e_vf_migration
 rmmod vfio_pci
 run_suite selftests /selftests/vfio/vfio_vendor_ops.sh
+run_suite qemu sh /rig/qemu-migrate.sh
 
 echo "RIG: results begin"
 cat "$results"

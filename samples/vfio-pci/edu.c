@@ -13,7 +13,9 @@
  * "vfio-pci:1234-11e8", which loads this module; its probe accepts the
  * device and vfio-pci then drives it with edu_device_ops.  Every op is
  * vfio-pci's default except .open_device, which also checks through the
- * kernel's mapping of BAR0 that the device answers as an edu.
+ * kernel's mapping of BAR0 that the device answers as an edu and adds the
+ * sample's interrupt and region, .close_device, .write, which watches DMA
+ * commands, and .dma_unmap.
  *
  * The fail_probe parameter makes probe fail, to test that vfio-pci falls
  * back to driving the device alone.
@@ -31,9 +33,27 @@
  * fails with the error of vfio_pci_core_trap_bars() (ENOTCONN when
  * userspace does not listen, ETIMEDOUT when it does not answer).  Writing
  * 0 makes BAR0 mmap-able again.  Reading gives the state.
+ *
+ * The device migrates with the v1 migration region that QEMU 7.2 uses
+ * (vfio_pci_core_register_migration()); the stream is described with
+ * struct edu_stream below.
+ *
+ * Dirty pages: the device writes guest memory only when told to, with a
+ * BAR0 write of the DMA command.  While BAR0 is trapped, the sample sees
+ * that write and reports the destination pages dirty by pinning and
+ * unpinning them (type1 counts pinned pages as dirty while it tracks).
+ * BAR0 is trapped while the device is saved and running, through the
+ * REMAP_BAR_REGION interrupt, or from open with trap_bar0=1 for userspace
+ * that does not know that interrupt (QEMU 7.2).  What is tracked: DMA
+ * from the device to memory, started while BAR0 is trapped.  What is not:
+ * nothing else writes memory, but once the sample has pinned a page, type1
+ * reports only pinned pages of this device's container as dirty; so if
+ * BAR0 cannot be trapped for a later pre-copy, the sample refuses it
+ * rather than let DMA go unreported.
  */
 
 #include <linux/debugfs.h>
+#include <linux/iommu.h>
 #include <linux/module.h>
 #include <linux/pci.h>
 #include <linux/slab.h>
@@ -47,10 +67,64 @@
 #define EDU_REG_ID		0x00	/* 0xRRrr00ed: major, minor, 0xed */
 #define EDU_ID_MAGIC_MASK	0xff
 #define EDU_ID_MAGIC		0xed
+#define EDU_REG_LIVENESS	0x04	/* reads the complement of the last write */
+#define EDU_REG_STATUS		0x20
+#define EDU_STATUS_IRQFACT	0x80	/* interrupt when a factorial is done */
+#define EDU_REG_IRQ_STATUS	0x24
+#define EDU_REG_IRQ_RAISE	0x60
+#define EDU_REG_IRQ_ACK		0x64
+#define EDU_REG_DMA_SRC		0x80	/* 64 bits from here on */
+#define EDU_REG_DMA_DST		0x88
+#define EDU_REG_DMA_COUNT	0x90
+#define EDU_REG_DMA_CMD		0x98
+#define EDU_DMA_RUN		0x1
+#define EDU_DMA_TO_RAM		0x2
+#define EDU_DMA_MAX		4096	/* the device's buffer */
+
+/*
+ * The migration stream: one struct edu_stream, little endian.
+ *
+ * @magic is EDU_STREAM_MAGIC, @version EDU_STREAM_VERSION, @flags 0 and
+ * @length sizeof(struct edu_stream); a stream that differs in any of them
+ * is refused with -EINVAL, as is one whose @id (the identification
+ * register: major and minor version of the device) is not the
+ * destination's.  @reserved is 0.
+ *
+ * The state: what the liveness register reads, the interrupt-on-factorial
+ * bit of the status register, the raised and unacknowledged interrupts,
+ * and the DMA source, destination and count.
+ *
+ * Not carried: the factorial register, because it reads n! while writing
+ * it starts a new computation, so its value cannot be put back; a DMA
+ * command, since a transfer finishes within the device's timer before
+ * the stopped device is saved; and the device's 4 KiB DMA buffer, which
+ * only the device's DMA reaches, through userspace's IOMMU mappings.
+ */
+#define EDU_STREAM_MAGIC	0x6d554445	/* "EDUm" */
+#define EDU_STREAM_VERSION	1
+
+struct edu_stream {
+	__le32	magic;
+	__le16	version;
+	__le16	flags;
+	__le32	length;
+	__le32	id;
+	__le32	liveness;
+	__le32	status;
+	__le32	irq_status;
+	__le32	reserved;
+	__le64	dma_src;
+	__le64	dma_dst;
+	__le64	dma_count;
+};
 
 static bool fail_probe;
 module_param(fail_probe, bool, 0644);
 MODULE_PARM_DESC(fail_probe, "Refuse every edu device with -EIO (for testing vfio-pci's fallback)");
+
+static bool trap_bar0;
+module_param(trap_bar0, bool, 0644);
+MODULE_PARM_DESC(trap_bar0, "Trap BAR0 from open, to track DMA for userspace without the REMAP_BAR_REGION interrupt (read at open)");
 
 static struct dentry *edu_debugfs_root;
 
@@ -60,12 +134,19 @@ static struct dentry *edu_debugfs_root;
  * @vdev: vfio-pci's device, set while open
  * @debugfs: the device's debugfs directory, while open
  * @id: its identification register, read at open
+ * @trap_always: BAR0 trapped from open (trap_bar0 then)
+ * @trapped_to_save: BAR0 trapped by the sample for pre-copy
+ * @pinned: the sample has reported a page dirty since open, so the
+ *	container reports only such pages
  */
 struct edu_device {
 	struct pci_dev			*pdev;
 	struct vfio_pci_core_device	*vdev;
 	struct dentry			*debugfs;
 	u32				id;
+	bool				trap_always;
+	bool				trapped_to_save;
+	bool				pinned;
 };
 
 static ssize_t edu_bar0_trapped_write(struct file *file,
@@ -107,6 +188,213 @@ static const struct file_operations edu_bar0_trapped_fops = {
 	.llseek	= default_llseek,
 };
 
+static ssize_t edu_save(struct vfio_pci_core_device *vdev, void *buf,
+			size_t size)
+{
+	void __iomem *bar0 = vfio_pci_get_barmap(&vdev->vdev, 0);
+	struct edu_stream *st = buf;
+	u16 cmd;
+
+	if (IS_ERR(bar0))
+		return PTR_ERR(bar0);
+	if (size < sizeof(*st))
+		return -ENOSPC;
+
+	/* Userspace may have turned decode off: it is on while we read. */
+	cmd = vfio_pci_memory_lock_and_enable(vdev);
+	st->id = cpu_to_le32(ioread32(bar0 + EDU_REG_ID));
+	st->liveness = cpu_to_le32(ioread32(bar0 + EDU_REG_LIVENESS));
+	st->status = cpu_to_le32(ioread32(bar0 + EDU_REG_STATUS) &
+				 EDU_STATUS_IRQFACT);
+	st->irq_status = cpu_to_le32(ioread32(bar0 + EDU_REG_IRQ_STATUS));
+	st->dma_src = cpu_to_le64(readq(bar0 + EDU_REG_DMA_SRC));
+	st->dma_dst = cpu_to_le64(readq(bar0 + EDU_REG_DMA_DST));
+	st->dma_count = cpu_to_le64(readq(bar0 + EDU_REG_DMA_COUNT));
+	vfio_pci_memory_unlock_and_restore(vdev, cmd);
+
+	st->magic = cpu_to_le32(EDU_STREAM_MAGIC);
+	st->version = cpu_to_le16(EDU_STREAM_VERSION);
+	st->flags = 0;
+	st->length = cpu_to_le32(sizeof(*st));
+	st->reserved = 0;
+
+	return sizeof(*st);
+}
+
+static int edu_check_stream(struct pci_dev *pdev, const struct edu_stream *st,
+			    u32 id)
+{
+	if (le32_to_cpu(st->magic) != EDU_STREAM_MAGIC ||
+	    le16_to_cpu(st->version) != EDU_STREAM_VERSION ||
+	    st->flags || st->reserved) {
+		pci_err(pdev, "migration: not an edu stream of version %d\n",
+			EDU_STREAM_VERSION);
+		return -EINVAL;
+	}
+	if (le32_to_cpu(st->id) != id) {
+		pci_err(pdev, "migration: stream of edu %#010x, this is %#010x\n",
+			le32_to_cpu(st->id), id);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int edu_load(struct vfio_pci_core_device *vdev, const void *buf,
+		    size_t len)
+{
+	void __iomem *bar0 = vfio_pci_get_barmap(&vdev->vdev, 0);
+	struct pci_dev *pdev = vdev->pdev;
+	const struct edu_stream *st = buf;
+	u32 irqs;
+	int ret;
+	u16 cmd;
+
+	if (IS_ERR(bar0))
+		return PTR_ERR(bar0);
+
+	/* The length is in the header: wait for it, then for all of it. */
+	if (len < offsetofend(struct edu_stream, length))
+		return -EAGAIN;
+	if (le32_to_cpu(st->length) != sizeof(*st)) {
+		pci_err(pdev, "migration: stream length %u, expected %zu\n",
+			le32_to_cpu(st->length), sizeof(*st));
+		return -EINVAL;
+	}
+	if (len < sizeof(*st))
+		return -EAGAIN;
+	if (len > sizeof(*st))
+		return -EINVAL;
+
+	cmd = vfio_pci_memory_lock_and_enable(vdev);
+	ret = edu_check_stream(pdev, st, ioread32(bar0 + EDU_REG_ID));
+	if (ret)
+		goto out;
+
+	/* The DMA registers are read-only while a transfer runs. */
+	if (ioread32(bar0 + EDU_REG_DMA_CMD) & EDU_DMA_RUN) {
+		pci_err(pdev, "migration: a DMA transfer is running, cannot restore\n");
+		ret = -EBUSY;
+		goto out;
+	}
+
+	iowrite32(~le32_to_cpu(st->liveness), bar0 + EDU_REG_LIVENESS);
+	iowrite32(le32_to_cpu(st->status) & EDU_STATUS_IRQFACT,
+		  bar0 + EDU_REG_STATUS);
+	writeq(le64_to_cpu(st->dma_src), bar0 + EDU_REG_DMA_SRC);
+	writeq(le64_to_cpu(st->dma_dst), bar0 + EDU_REG_DMA_DST);
+	writeq(le64_to_cpu(st->dma_count), bar0 + EDU_REG_DMA_COUNT);
+
+	/* Interrupts the source had raised are raised again here. */
+	irqs = ioread32(bar0 + EDU_REG_IRQ_STATUS);
+	if (irqs)
+		iowrite32(irqs, bar0 + EDU_REG_IRQ_ACK);
+	if (le32_to_cpu(st->irq_status))
+		iowrite32(le32_to_cpu(st->irq_status), bar0 + EDU_REG_IRQ_RAISE);
+out:
+	vfio_pci_memory_unlock_and_restore(vdev, cmd);
+	return ret;
+}
+
+/*
+ * Pre-copy (SAVING | RUNNING) needs every DMA start trapped; other states
+ * do not.  Called with the migration region's lock held.
+ */
+static int edu_set_state(struct vfio_pci_core_device *vdev, u32 old, u32 new)
+{
+	const u32 precopy = VFIO_DEVICE_STATE_V1_SAVING |
+			    VFIO_DEVICE_STATE_V1_RUNNING;
+	struct edu_device *edu = vfio_pci_vendor_data(&vdev->vdev);
+	int ret;
+
+	if (edu->trap_always)
+		return 0;
+
+	if (new == precopy && !edu->trapped_to_save) {
+		ret = vfio_pci_core_trap_bars(vdev, BIT(0));
+		if (ret && edu->pinned) {
+			pci_err(edu->pdev, "cannot trap BAR0 (%d), and only reported pages count as dirty now: refusing pre-copy\n",
+				ret);
+			return -EBUSY;
+		}
+		if (ret)
+			dev_info_once(&edu->pdev->dev, "BAR0 not trapped (%d): DMA is not tracked, every mapped page counts as dirty\n",
+				      ret);
+		edu->trapped_to_save = !ret;
+	} else if (new != precopy && edu->trapped_to_save) {
+		vfio_pci_core_untrap_bars(vdev, BIT(0));
+		edu->trapped_to_save = false;
+	}
+	return 0;
+}
+
+static const struct vfio_pci_migration_ops edu_migration_ops = {
+	.set_state	= edu_set_state,
+	.save		= edu_save,
+	.load		= edu_load,
+};
+
+/* A DMA to memory is about to start: report its pages dirty. */
+static void edu_dma_dirty(struct edu_device *edu)
+{
+	void __iomem *bar0 = vfio_pci_get_barmap(&edu->vdev->vdev, 0);
+	struct page *pages[2];
+	u64 dst, count, first;
+	int npage, ret;
+	u16 cmd;
+
+	if (IS_ERR(bar0))
+		return;
+
+	cmd = vfio_pci_memory_lock_and_enable(edu->vdev);
+	dst = readq(bar0 + EDU_REG_DMA_DST);
+	count = readq(bar0 + EDU_REG_DMA_COUNT);
+	vfio_pci_memory_unlock_and_restore(edu->vdev, cmd);
+
+	/* The device refuses other transfers itself. */
+	if (!count || count > EDU_DMA_MAX || dst + count < dst)
+		return;
+
+	first = ALIGN_DOWN(dst, PAGE_SIZE);
+	npage = (ALIGN(dst + count, PAGE_SIZE) - first) >> PAGE_SHIFT;
+	ret = vfio_pin_pages(&edu->vdev->vdev, first, npage,
+			     IOMMU_READ | IOMMU_WRITE, pages);
+	if (ret != npage) {
+		dev_warn_ratelimited(&edu->pdev->dev, "DMA to %#llx+%#llx not reported dirty: %d\n",
+				     dst, count, ret);
+		if (ret > 0)
+			vfio_unpin_pages(&edu->vdev->vdev, first, ret);
+		return;
+	}
+	vfio_unpin_pages(&edu->vdev->vdev, first, npage);
+	edu->pinned = true;
+}
+
+static ssize_t edu_write(struct vfio_device *core_vdev, const char __user *buf,
+			 size_t count, loff_t *ppos)
+{
+	struct edu_device *edu = vfio_pci_vendor_data(core_vdev);
+	unsigned int index = VFIO_PCI_OFFSET_TO_INDEX(*ppos);
+	loff_t off = *ppos & VFIO_PCI_OFFSET_MASK;
+	__le64 val = 0;
+
+	if (index == VFIO_PCI_BAR0_REGION_INDEX && off == EDU_REG_DMA_CMD &&
+	    (count == 4 || count == 8) &&
+	    (READ_ONCE(edu->vdev->bar_trapped) & BIT(0))) {
+		if (copy_from_user(&val, buf, count))
+			return -EFAULT;
+		if ((le64_to_cpu(val) & (EDU_DMA_RUN | EDU_DMA_TO_RAM)) ==
+		    (EDU_DMA_RUN | EDU_DMA_TO_RAM))
+			edu_dma_dirty(edu);
+	}
+
+	return vfio_pci_core_write(core_vdev, buf, count, ppos);
+}
+
+/* The sample holds no pin past edu_dma_dirty(): nothing to give back. */
+static void edu_dma_unmap(struct vfio_device *core_vdev, u64 iova, u64 length)
+{
+}
+
 static int edu_open_device(struct vfio_device *core_vdev)
 {
 	struct edu_device *edu = vfio_pci_vendor_data(core_vdev);
@@ -138,6 +426,20 @@ static int edu_open_device(struct vfio_device *core_vdev)
 		return ret;
 	}
 
+	ret = vfio_pci_core_register_migration(edu->vdev, &edu_migration_ops,
+					       sizeof(struct edu_stream));
+	if (ret) {
+		pci_err(edu->pdev, "cannot add the migration region: %d\n", ret);
+		vfio_pci_core_close_device(core_vdev);
+		return ret;
+	}
+
+	edu->trapped_to_save = false;
+	edu->pinned = false;
+	edu->trap_always = READ_ONCE(trap_bar0);
+	if (edu->trap_always)
+		vfio_pci_core_trap_bars_on_open(edu->vdev, BIT(0));
+
 	/* Only for tests: a failure here leaves the device usable. */
 	edu->debugfs = debugfs_create_dir(pci_name(edu->pdev), edu_debugfs_root);
 	debugfs_create_file("bar0_trapped", 0600, edu->debugfs, edu,
@@ -165,7 +467,7 @@ static const struct vfio_device_ops edu_device_ops = {
 	.ioctl		= vfio_pci_core_ioctl,
 	.device_feature	= vfio_pci_core_ioctl_feature,
 	.read		= vfio_pci_core_read,
-	.write		= vfio_pci_core_write,
+	.write		= edu_write,
 	.mmap		= vfio_pci_core_mmap,
 	.request	= vfio_pci_core_request,
 	.match		= vfio_pci_core_match,
@@ -173,6 +475,7 @@ static const struct vfio_device_ops edu_device_ops = {
 	.unbind_iommufd	= vfio_iommufd_physical_unbind,
 	.attach_ioas	= vfio_iommufd_physical_attach_ioas,
 	.detach_ioas	= vfio_iommufd_physical_detach_ioas,
+	.dma_unmap	= edu_dma_unmap,
 };
 
 static void *edu_probe(struct pci_dev *pdev)

@@ -23,6 +23,8 @@ struct vfio_pci_ioeventfd {
 	bool			test_mem;
 };
 
+void vfio_pci_migration_reset(struct vfio_pci_core_device *vdev);
+
 void vfio_pci_remap_init(struct vfio_pci_core_device *vdev);
 void vfio_pci_remap_uninit(struct vfio_pci_core_device *vdev);
 
@@ -69,9 +71,6 @@ int vfio_pci_set_power_state(struct vfio_pci_core_device *vdev,
 
 bool __vfio_pci_memory_enabled(struct vfio_pci_core_device *vdev);
 void vfio_pci_zap_and_down_write_memory_lock(struct vfio_pci_core_device *vdev);
-u16 vfio_pci_memory_lock_and_enable(struct vfio_pci_core_device *vdev);
-void vfio_pci_memory_unlock_and_restore(struct vfio_pci_core_device *vdev,
-					u16 cmd);
 
 #ifdef CONFIG_VFIO_PCI_IGD
 int vfio_pci_igd_init(struct vfio_pci_core_device *vdev);

@@ -78,7 +78,7 @@ FAIL_PARAM=/sys/module/$EDU_MOD/parameters/fail_probe
 DEBUGFS=/sys/kernel/debug
 KMEMLEAK=$DEBUGFS/kmemleak
 
-NUM_TESTS=14
+NUM_TESTS=15
 BIND_CYCLES=${VFIO_BIND_CYCLES:-100}
 MODULE_CYCLES=${VFIO_MODULE_CYCLES:-50}
 
@@ -257,13 +257,15 @@ log_clean() {
 	return 1
 }
 
-# Run the C test on device $1, expecting vendor driver $2
+# Run the C test on device $1, expecting vendor driver $2; $3 is a second
+# device for the migration round trip
 run_c_test() {
 	if [ ! -x "$TEST_BIN" ]; then
 		log "$TEST_BIN is missing"
 		return 1
 	fi
-	CT_OUT=$(VFIO_SELFTESTS_BDF=$1 VFIO_EXPECT_VENDOR=$2 "$TEST_BIN" 2>&1)
+	CT_OUT=$(VFIO_SELFTESTS_BDF=$1 VFIO_EXPECT_VENDOR=$2 \
+		VFIO_SELFTESTS_BDF2=${3:-} "$TEST_BIN" 2>&1)
 	CT_RC=$?
 	printf '%s\n' "$CT_OUT" | log_lines '$'
 	if [ "$CT_RC" -ne 0 ]; then
@@ -309,11 +311,17 @@ test_autoload() {
 	log_has "$MARK" "$EDU1: driven by vendor driver $EDU_MOD"
 }
 
-# b. the device fd of a device driven by the sample
+# b. the device fd of a device driven by the sample, and migration from it
+# to the second edu
 test_c_vendor() {
+	CV_OK=0
 	need_vfio_pci || return 1
 	is_vfio "$EDU1" || bind "$EDU1" || return 1
-	run_c_test "$EDU1" "$EDU_MOD"
+	bind "$EDU2" || return 1
+	run_c_test "$EDU1" "$EDU_MOD" "$EDU2" || CV_OK=1
+	unbind "$EDU2" || CV_OK=1
+	clear_override "$EDU2" || CV_OK=1
+	return "$CV_OK"
 }
 
 # c. a device without a vendor module is plain vfio-pci
@@ -618,6 +626,38 @@ kmemleak_clear() {
 }
 
 # m. nothing leaked
+# o. the i40e VF migration module, with no XL710 here: it has its alias,
+# loads, is never chosen for other devices, pins nothing and unloads
+test_i40e_vf_module() {
+	IV_OK=0
+	IV_MOD=i40e_vf_migration
+	if ! modinfo "$IV_MOD" >/tmp/i40e_vf_modinfo 2>&1; then
+		log "$IV_MOD is not built (CONFIG_I40E_VF_MIGRATION)"
+		return 1
+	fi
+	if ! grep -q "vfio-pci:8086-154c" /tmp/i40e_vf_modinfo; then
+		log "$IV_MOD has no vfio-pci:8086-154c alias"
+		return 1
+	fi
+	need_vfio_pci || return 1
+	modprobe "$IV_MOD" || { log "modprobe $IV_MOD failed"; return 1; }
+	bind "$EDU1" || IV_OK=1
+	expect_vendor "$EDU1" "$EDU_MOD" || IV_OK=1
+	bind "$TESTDEV" || IV_OK=1
+	expect_vendor "$TESTDEV" none || IV_OK=1
+	if [ "$(mod_refcnt "$IV_MOD")" != 0 ]; then
+		log "$IV_MOD is pinned by devices it does not drive"
+		IV_OK=1
+	fi
+	unbind "$TESTDEV" || IV_OK=1
+	clear_override "$TESTDEV" || IV_OK=1
+	if ! rmmod "$IV_MOD" || mod_loaded "$IV_MOD"; then
+		log "$IV_MOD did not unload"
+		IV_OK=1
+	fi
+	return "$IV_OK"
+}
+
 test_kmemleak() {
 	mount_debugfs
 	if [ ! -e "$KMEMLEAK" ]; then
@@ -725,6 +765,10 @@ test_end bind_cycles $?
 test_begin
 test_module_cycles
 test_end module_cycles $?
+
+test_begin
+test_i40e_vf_module
+test_end i40e_vf_module $?
 
 test_begin
 test_kmemleak

@@ -17,6 +17,11 @@
  * its handshake with the sample's debugfs switch; they need debugfs at
  * /sys/kernel/debug and change vfio_pci_core's remap_bar_timeout_ms, which
  * they set back to its default.
+ *
+ * The sample also has the v1 migration region; the mig_* tests drive its
+ * protocol, and with VFIO_SELFTESTS_BDF2 (a second edu bound to vfio-pci,
+ * in its own group) save the state of one device and restore it into the
+ * other.
  */
 
 #include <endian.h>
@@ -780,7 +785,8 @@ static pid_t trap_in_child(const int *fds, int nfds, __u32 *map)
 
 	if (pid)
 		return pid;
-	munmap(map, getpagesize());
+	if (map)
+		munmap(map, getpagesize());
 	for (i = 0; i < nfds; i++)
 		if (fds[i] >= 0)
 			close(fds[i]);
@@ -1248,6 +1254,566 @@ TEST_F(vfio_dev, remap_wait_ended_by_disable)
 TEST_F(vfio_dev, remap_wait_ended_by_close)
 {
 	remap_wait_ended(_metadata, self, "close");
+}
+
+/* edu registers the sample migrates, and values to tell them apart */
+#define EDU_REG_STATUS		0x20
+#define EDU_STATUS_IRQFACT	0x80
+#define EDU_REG_DMA_SRC		0x80
+#define EDU_REG_DMA_DST		0x88
+#define EDU_REG_DMA_COUNT	0x90
+
+#define MIG_INFO(field)	offsetof(struct vfio_device_migration_info, field)
+#define MIG_RUNNING	VFIO_DEVICE_STATE_V1_RUNNING
+#define MIG_SAVING	VFIO_DEVICE_STATE_V1_SAVING
+#define MIG_RESUMING	VFIO_DEVICE_STATE_V1_RESUMING
+#define MIG_STREAM_MAX	4096
+
+struct mig_region {
+	off_t	off;		/* of the region in the device fd */
+	__u64	size;
+	__u32	flags;
+	__u64	area_off;	/* the sparse mmap area */
+	__u64	area_size;
+};
+
+/* Find the v1 migration region. Return: its index, or -1. */
+static int mig_find(int device, __u32 num_regions, struct mig_region *mr)
+{
+	const struct vfio_region_info_cap_sparse_mmap *sparse;
+	const struct vfio_region_info_cap_type *type;
+	__u64 buf[512];
+	struct vfio_region_info *info = (void *)buf;
+	const struct vfio_info_cap_header *hdr;
+	__u32 index, off;
+	int n;
+
+	for (index = VFIO_PCI_NUM_REGIONS; index < num_regions; index++) {
+		memset(buf, 0, sizeof(buf));
+		info->argsz = sizeof(buf);
+		info->index = index;
+		if (ioctl(device, VFIO_DEVICE_GET_REGION_INFO, info) ||
+		    !(info->flags & VFIO_REGION_INFO_FLAG_CAPS))
+			continue;
+
+		type = NULL;
+		sparse = NULL;
+		for (off = info->cap_offset, n = 0;
+		     off && off + sizeof(*hdr) <= sizeof(buf) && n < MAX_CAPS;
+		     off = hdr->next, n++) {
+			hdr = (const void *)((const char *)buf + off);
+			if (hdr->id == VFIO_REGION_INFO_CAP_TYPE)
+				type = (const void *)hdr;
+			else if (hdr->id == VFIO_REGION_INFO_CAP_SPARSE_MMAP)
+				sparse = (const void *)hdr;
+		}
+		if (!type ||
+		    type->type != VFIO_REGION_TYPE_MIGRATION_DEPRECATED ||
+		    type->subtype != VFIO_REGION_SUBTYPE_MIGRATION_DEPRECATED)
+			continue;
+
+		mr->off = info->offset;
+		mr->size = info->size;
+		mr->flags = info->flags;
+		mr->area_off = sparse && sparse->nr_areas ? sparse->areas[0].offset : 0;
+		mr->area_size = sparse && sparse->nr_areas ? sparse->areas[0].size : 0;
+		return index;
+	}
+	return -1;
+}
+
+/* Access @size bytes of the region at @pos. Return: 0 or errno. */
+static int mig_rw(int device, const struct mig_region *mr, __u64 pos,
+		  void *val, size_t size, bool write)
+{
+	ssize_t ret;
+
+	if (write)
+		ret = pwrite(device, val, size, mr->off + pos);
+	else
+		ret = pread(device, val, size, mr->off + pos);
+	if (ret < 0)
+		return errno;
+	return ret == (ssize_t)size ? 0 : EIO;
+}
+
+static int mig_set(int device, const struct mig_region *mr, __u32 state)
+{
+	return mig_rw(device, mr, MIG_INFO(device_state), &state,
+		      sizeof(state), true);
+}
+
+static __u32 mig_get(int device, const struct mig_region *mr)
+{
+	__u32 state = ~0U;
+
+	mig_rw(device, mr, MIG_INFO(device_state), &state, sizeof(state),
+	       false);
+	return state;
+}
+
+static int mig_read64(int device, const struct mig_region *mr, size_t field,
+		      __u64 *val)
+{
+	return mig_rw(device, mr, field, val, sizeof(*val), false);
+}
+
+/*
+ * Save the device's state as QEMU 7.2 does, from RUNNING: SAVING|RUNNING,
+ * SAVING, read the data, STOP, RUNNING.
+ * Return: the stream's length in @buf, or -errno of the failing step.
+ */
+static ssize_t mig_save(int device, const struct mig_region *mr, void *buf,
+			size_t size)
+{
+	__u64 pending, data_offset, data_size;
+	size_t len = 0;
+	int ret;
+
+	ret = mig_set(device, mr, MIG_SAVING | MIG_RUNNING);
+	if (!ret)
+		ret = mig_read64(device, mr, MIG_INFO(pending_bytes), &pending);
+	if (!ret && pending)
+		ret = EPROTO;	/* no pre-copy data */
+	if (!ret)
+		ret = mig_set(device, mr, MIG_SAVING);
+	while (!ret) {
+		ret = mig_read64(device, mr, MIG_INFO(pending_bytes), &pending);
+		if (ret || !pending)
+			break;
+		ret = mig_read64(device, mr, MIG_INFO(data_offset),
+				 &data_offset);
+		if (!ret)
+			ret = mig_read64(device, mr, MIG_INFO(data_size),
+					 &data_size);
+		if (!ret && (!data_size || len + data_size > size))
+			ret = EPROTO;
+		if (!ret)
+			ret = mig_rw(device, mr, data_offset,
+				     (char *)buf + len, data_size, false);
+		len += data_size;
+	}
+	if (!ret)
+		ret = mig_set(device, mr, 0);
+	if (!ret)
+		ret = mig_set(device, mr, MIG_RUNNING);
+	return ret ? -ret : (ssize_t)len;
+}
+
+/*
+ * Restore @len bytes as QEMU 7.2 does: RESUMING, data and data_size,
+ * RUNNING.  Return: 0, or the errno of the data_size write (the stream was
+ * refused) or of the step that failed.
+ */
+static int mig_restore(int device, const struct mig_region *mr,
+		       const void *buf, size_t len)
+{
+	__u64 data_offset, size = len;
+	int ret;
+
+	ret = mig_set(device, mr, MIG_RESUMING);
+	if (!ret)
+		ret = mig_read64(device, mr, MIG_INFO(data_offset),
+				 &data_offset);
+	if (!ret)
+		ret = mig_rw(device, mr, data_offset, (void *)buf, len, true);
+	if (!ret)
+		ret = mig_rw(device, mr, MIG_INFO(data_size), &size,
+			     sizeof(size), true);
+	if (ret)
+		return ret;
+	return mig_set(device, mr, MIG_RUNNING);
+}
+
+static void bar0_write(struct __test_metadata *_metadata, int device,
+		       __u64 reg, __u64 val, size_t size)
+{
+	__u64 le = htole64(val);
+
+	ASSERT_EQ((ssize_t)size, pwrite(device, &le, size,
+					bar0_offset(device) + reg))
+		TH_LOG("BAR0 write at %#llx: %s", (unsigned long long)reg,
+		       strerror(errno));
+}
+
+static __u64 bar0_read(int device, __u64 reg, size_t size)
+{
+	__u64 val = 0;
+
+	if (pread(device, &val, size, bar0_offset(device) + reg) !=
+	    (ssize_t)size)
+		return ~0ULL;
+	return le64toh(val);
+}
+
+TEST_F(vfio_dev, mig_region)
+{
+	const __u32 want = VFIO_REGION_INFO_FLAG_READ |
+			   VFIO_REGION_INFO_FLAG_WRITE |
+			   VFIO_REGION_INFO_FLAG_MMAP | VFIO_REGION_INFO_FLAG_CAPS;
+	struct mig_region mr;
+	int index = mig_find(self->device, self->info.num_regions, &mr);
+	void *data;
+
+	if (!expect_remap()) {
+		EXPECT_EQ(-1, index);
+		return;
+	}
+	ASSERT_LE(VFIO_PCI_NUM_REGIONS, index)
+		TH_LOG("no v1 migration region");
+	EXPECT_EQ(want, mr.flags & want);
+	EXPECT_EQ((__u64)getpagesize(), mr.area_off);
+	EXPECT_LE(1ULL, mr.area_size);
+	EXPECT_EQ(mr.size, mr.area_off + mr.area_size);
+	EXPECT_EQ(MIG_RUNNING, mig_get(self->device, &mr));
+
+	/* Only the data section maps */
+	data = mmap(NULL, mr.area_size, PROT_READ | PROT_WRITE, MAP_SHARED,
+		    self->device, mr.off + mr.area_off);
+	EXPECT_NE(MAP_FAILED, data) TH_LOG("mmap data: %s", strerror(errno));
+	if (data != MAP_FAILED)
+		munmap(data, mr.area_size);
+	EXPECT_EQ(MAP_FAILED, mmap(NULL, getpagesize(), PROT_READ, MAP_SHARED,
+				   self->device, mr.off));
+	EXPECT_EQ(MAP_FAILED, mmap(NULL, mr.area_size + getpagesize(),
+				   PROT_READ, MAP_SHARED, self->device,
+				   mr.off + mr.area_off));
+}
+
+TEST_F(vfio_dev, mig_protocol)
+{
+	static const __u32 bad_states[] = {
+		MIG_RESUMING | MIG_RUNNING, MIG_RESUMING | MIG_SAVING,
+		MIG_RESUMING | MIG_SAVING | MIG_RUNNING, 1U << 3, ~0U,
+	};
+	static const struct { __u64 pos; size_t size; } bad_reads[] = {
+		{ MIG_INFO(device_state), 2 }, { MIG_INFO(device_state), 8 },
+		{ MIG_INFO(reserved), 4 }, { 2, 4 },
+		{ MIG_INFO(pending_bytes), 4 }, { MIG_INFO(pending_bytes) + 4, 4 },
+		{ MIG_INFO(data_offset), 4 }, { MIG_INFO(data_size), 2 },
+		{ 100, 8 }, { 4000, 8 },
+	};
+	__u64 val, data_offset, data_size, pending;
+	__u8 stream[MIG_STREAM_MAX];
+	struct mig_region mr;
+	int index;
+	ssize_t len;
+	size_t i;
+
+	if (!expect_remap())
+		SKIP(return, "no migration region without the sample");
+	index = mig_find(self->device, self->info.num_regions, &mr);
+	ASSERT_LE(0, index);
+
+	/* Bad offsets and sizes on each field; bad writes */
+	for (i = 0; i < ARRAY_SIZE(bad_reads); i++)
+		EXPECT_EQ(EINVAL, mig_rw(self->device, &mr, bad_reads[i].pos,
+					 &val, bad_reads[i].size, false))
+			TH_LOG("read of %zu bytes at %llu", bad_reads[i].size,
+			       (unsigned long long)bad_reads[i].pos);
+	val = 0;
+	EXPECT_EQ(EINVAL, mig_rw(self->device, &mr, MIG_INFO(pending_bytes),
+				 &val, 8, true));
+	EXPECT_EQ(EINVAL, mig_rw(self->device, &mr, MIG_INFO(data_offset),
+				 &val, 8, true));
+	EXPECT_EQ(EINVAL, mig_rw(self->device, &mr, mr.size, &val, 8, false));
+	EXPECT_EQ(EINVAL, mig_rw(self->device, &mr, mr.size - 4, &val, 8,
+				 false));
+
+	/* Outside SAVING: no pending bytes, no data size, no data */
+	EXPECT_EQ(EINVAL, mig_read64(self->device, &mr,
+				     MIG_INFO(pending_bytes), &val));
+	EXPECT_EQ(EINVAL, mig_read64(self->device, &mr, MIG_INFO(data_size),
+				     &val));
+	EXPECT_EQ(EINVAL, mig_rw(self->device, &mr, mr.area_off, &val, 8,
+				 false));
+	EXPECT_EQ(EINVAL, mig_rw(self->device, &mr, mr.area_off, &val, 8,
+				 true));
+
+	/* Invalid and error states are refused; the state stays */
+	for (i = 0; i < ARRAY_SIZE(bad_states); i++) {
+		EXPECT_EQ(EINVAL, mig_set(self->device, &mr, bad_states[i]))
+			TH_LOG("state %#x accepted", bad_states[i]);
+		EXPECT_EQ(MIG_RUNNING, mig_get(self->device, &mr));
+	}
+
+	/* QEMU's save: RUNNING, SAVING|RUNNING, SAVING, STOP, RUNNING */
+	len = mig_save(self->device, &mr, stream, sizeof(stream));
+	ASSERT_LT(0, len) TH_LOG("save: %s", strerror(-len));
+	EXPECT_EQ(0x6d554445U, le32toh(*(__u32 *)stream));
+
+	/* The same by hand, reading past data_size */
+	ASSERT_EQ(0, mig_set(self->device, &mr, MIG_SAVING));
+	ASSERT_EQ(0, mig_read64(self->device, &mr, MIG_INFO(pending_bytes),
+				&pending));
+	EXPECT_EQ((__u64)len, pending);
+	ASSERT_EQ(0, mig_read64(self->device, &mr, MIG_INFO(data_offset),
+				&data_offset));
+	EXPECT_EQ(mr.area_off, data_offset);
+	ASSERT_EQ(0, mig_read64(self->device, &mr, MIG_INFO(data_size),
+				&data_size));
+	EXPECT_EQ((__u64)len, data_size);
+	EXPECT_EQ(EINVAL, mig_rw(self->device, &mr, data_offset + data_size,
+				 &val, 8, false));
+	EXPECT_EQ(EINVAL, mig_rw(self->device, &mr, data_offset + data_size - 4,
+				 &val, 8, false));
+	EXPECT_EQ(EINVAL, mig_rw(self->device, &mr, data_offset, &val, 8,
+				 true));
+	EXPECT_EQ(0, mig_rw(self->device, &mr, data_offset, &val, 8, false));
+	EXPECT_EQ(0, mig_read64(self->device, &mr, MIG_INFO(pending_bytes),
+				&pending));
+	EXPECT_EQ(0ULL, pending);
+	/* A failed migration goes back to RUNNING from anywhere */
+	EXPECT_EQ(0, mig_set(self->device, &mr, MIG_RUNNING));
+
+	/* STOP first, then SAVING (an HMP stop before migrate) */
+	EXPECT_EQ(0, mig_set(self->device, &mr, 0));
+	EXPECT_EQ(0, mig_set(self->device, &mr, MIG_SAVING));
+	EXPECT_EQ(0, mig_set(self->device, &mr, MIG_SAVING));
+	EXPECT_EQ(0, mig_set(self->device, &mr, 0));
+
+	/* RESUMING and out of it with no data, as a cancelled load does */
+	EXPECT_EQ(0, mig_set(self->device, &mr, MIG_RESUMING));
+	EXPECT_EQ(EINVAL, mig_read64(self->device, &mr,
+				     MIG_INFO(pending_bytes), &val));
+	val = 0;
+	EXPECT_EQ(EINVAL, mig_rw(self->device, &mr, MIG_INFO(data_size), &val,
+				 8, true));
+	val = mr.area_size + 1;
+	EXPECT_EQ(EINVAL, mig_rw(self->device, &mr, MIG_INFO(data_size), &val,
+				 8, true));
+	EXPECT_EQ(0, mig_set(self->device, &mr, MIG_RUNNING));
+
+	/* Restoring the device's own state works */
+	EXPECT_EQ(0, mig_restore(self->device, &mr, stream, len));
+	EXPECT_EQ(MIG_RUNNING, mig_get(self->device, &mr));
+}
+
+/* A stream saved from one edu restores into another; bad ones don't. */
+TEST_F(vfio_dev, mig_round_trip)
+{
+	const char *bdf2 = getenv("VFIO_SELFTESTS_BDF2");
+	struct vfio_group_status status = { .argsz = sizeof(status) };
+	struct vfio_device_info info2 = { .argsz = sizeof(info2) };
+	__u8 stream[MIG_STREAM_MAX], bad[MIG_STREAM_MAX];
+	struct mig_region mr1, mr2;
+	char path[PATH_MAX + 16], link[PATH_MAX];
+	const char *name;
+	int group2, dev2;
+	ssize_t len, n;
+	__u64 before;
+
+	if (!expect_remap() || !bdf2 || !*bdf2)
+		SKIP(return, "needs the sample and VFIO_SELFTESTS_BDF2");
+
+	snprintf(path, sizeof(path), SYSFS_PCI_DEVICES "/%s/iommu_group", bdf2);
+	n = readlink(path, link, sizeof(link) - 1);
+	ASSERT_LT(0, n);
+	link[n] = '\0';
+	name = strrchr(link, '/');
+	snprintf(path, sizeof(path), "/dev/vfio/%s", name ? name + 1 : link);
+	group2 = open(path, O_RDWR);
+	ASSERT_LE(0, group2) TH_LOG("open %s: %s", path, strerror(errno));
+	ASSERT_EQ(0, ioctl(group2, VFIO_GROUP_GET_STATUS, &status));
+	ASSERT_EQ(0, ioctl(group2, VFIO_GROUP_SET_CONTAINER, &self->container));
+	dev2 = ioctl(group2, VFIO_GROUP_GET_DEVICE_FD, bdf2);
+	ASSERT_LE(0, dev2) TH_LOG("device %s: %s", bdf2, strerror(errno));
+	ASSERT_EQ(0, ioctl(dev2, VFIO_DEVICE_GET_INFO, &info2));
+
+	ASSERT_LE(0, mig_find(self->device, self->info.num_regions, &mr1));
+	ASSERT_LE(0, mig_find(dev2, info2.num_regions, &mr2));
+	enable_memory(_metadata, self->device);
+	enable_memory(_metadata, dev2);
+
+	/* Distinct state on the source, different state on the target */
+	bar0_write(_metadata, self->device, EDU_REG_LIVENESS, 0x5a5a1234, 4);
+	bar0_write(_metadata, self->device, EDU_REG_STATUS, EDU_STATUS_IRQFACT, 4);
+	bar0_write(_metadata, self->device, EDU_REG_DMA_SRC, 0x40000, 8);
+	bar0_write(_metadata, self->device, EDU_REG_DMA_DST, 0x123456789000ULL, 8);
+	bar0_write(_metadata, self->device, EDU_REG_DMA_COUNT, 0x321, 8);
+	bar0_write(_metadata, dev2, EDU_REG_LIVENESS, 0x0f0f0f0f, 4);
+	bar0_write(_metadata, dev2, EDU_REG_STATUS, 0, 4);
+	bar0_write(_metadata, dev2, EDU_REG_DMA_SRC, 0, 8);
+	bar0_write(_metadata, dev2, EDU_REG_DMA_DST, 0, 8);
+	bar0_write(_metadata, dev2, EDU_REG_DMA_COUNT, 0, 8);
+	before = bar0_read(dev2, EDU_REG_LIVENESS, 4);
+
+	len = mig_save(self->device, &mr1, stream, sizeof(stream));
+	ASSERT_LT(0, len) TH_LOG("save: %s", strerror(-len));
+
+	/* Refused: bad magic, version, length, extra and missing bytes */
+	memcpy(bad, stream, len);
+	bad[0] ^= 0xff;
+	EXPECT_EQ(EINVAL, mig_restore(dev2, &mr2, bad, len));
+	EXPECT_EQ(0, mig_set(dev2, &mr2, MIG_RUNNING));
+	memcpy(bad, stream, len);
+	bad[4] ^= 0x01;
+	EXPECT_EQ(EINVAL, mig_restore(dev2, &mr2, bad, len));
+	EXPECT_EQ(0, mig_set(dev2, &mr2, MIG_RUNNING));
+	memcpy(bad, stream, len);
+	bad[8] ^= 0x01;
+	EXPECT_EQ(EINVAL, mig_restore(dev2, &mr2, bad, len));
+	EXPECT_EQ(0, mig_set(dev2, &mr2, MIG_RUNNING));
+	memcpy(bad, stream, len);
+	bad[12] ^= 0x01;	/* another device version */
+	EXPECT_EQ(EINVAL, mig_restore(dev2, &mr2, bad, len));
+	EXPECT_EQ(0, mig_set(dev2, &mr2, MIG_RUNNING));
+	memcpy(bad, stream, len);
+	memset(bad + len, 0, 8);
+	EXPECT_EQ(EFBIG, mig_restore(dev2, &mr2, bad, len + 8));
+	EXPECT_EQ(0, mig_set(dev2, &mr2, MIG_RUNNING));
+	/* Truncated: accepted so far, but RESUMING cannot end with it */
+	EXPECT_EQ(EINVAL, mig_restore(dev2, &mr2, stream, len - 8));
+	EXPECT_EQ(MIG_RESUMING, mig_get(dev2, &mr2));
+	EXPECT_EQ(0, mig_set(dev2, &mr2, MIG_RUNNING))
+		TH_LOG("the partial stream was not dropped");
+
+	/* None of that touched the target, which still works */
+	EXPECT_EQ(before, bar0_read(dev2, EDU_REG_LIVENESS, 4));
+	EXPECT_EQ(0ULL, bar0_read(dev2, EDU_REG_DMA_DST, 8));
+
+	/* The real stream: the target now holds the source's state */
+	EXPECT_EQ(0, mig_restore(dev2, &mr2, stream, len));
+	EXPECT_EQ(MIG_RUNNING, mig_get(dev2, &mr2));
+	EXPECT_EQ(~0x5a5a1234ULL & 0xffffffff,
+		  bar0_read(dev2, EDU_REG_LIVENESS, 4));
+	EXPECT_EQ((__u64)EDU_STATUS_IRQFACT,
+		  bar0_read(dev2, EDU_REG_STATUS, 4) & EDU_STATUS_IRQFACT);
+	EXPECT_EQ(0x40000ULL, bar0_read(dev2, EDU_REG_DMA_SRC, 8));
+	EXPECT_EQ(0x123456789000ULL, bar0_read(dev2, EDU_REG_DMA_DST, 8));
+	EXPECT_EQ(0x321ULL, bar0_read(dev2, EDU_REG_DMA_COUNT, 8));
+
+	close(dev2);
+	close(group2);
+}
+
+#define EDU_REG_DMA_CMD		0x98
+#define EDU_DMA_RUN		0x1
+#define EDU_DMA_TO_RAM		0x2
+#define EDU_DMA_BUF		0x40000	/* the device's buffer, as DMA sees it */
+#define DIRTY_IOVA		0x100000ULL
+#define DIRTY_PAGES		16
+
+/* The device may DMA only with bus mastering on. */
+static void enable_master(struct __test_metadata *_metadata, int device)
+{
+	struct vfio_region_info cfg = {
+		.argsz = sizeof(cfg),
+		.index = VFIO_PCI_CONFIG_REGION_INDEX,
+	};
+	__u16 cmd;
+
+	ASSERT_EQ(0, ioctl(device, VFIO_DEVICE_GET_REGION_INFO, &cfg));
+	ASSERT_EQ((ssize_t)sizeof(cmd),
+		  pread(device, &cmd, sizeof(cmd), cfg.offset + PCI_COMMAND));
+	cmd = htole16(le16toh(cmd) | PCI_COMMAND_MASTER);
+	ASSERT_EQ((ssize_t)sizeof(cmd),
+		  pwrite(device, &cmd, sizeof(cmd), cfg.offset + PCI_COMMAND));
+}
+
+/* Run one edu DMA transfer and wait for it. Return: 0 or -1. */
+static int edu_dma(struct __test_metadata *_metadata, int device, __u64 src,
+		   __u64 dst, __u64 count, __u64 cmd)
+{
+	int i;
+
+	bar0_write(_metadata, device, EDU_REG_DMA_SRC, src, 8);
+	bar0_write(_metadata, device, EDU_REG_DMA_DST, dst, 8);
+	bar0_write(_metadata, device, EDU_REG_DMA_COUNT, count, 8);
+	bar0_write(_metadata, device, EDU_REG_DMA_CMD, cmd | EDU_DMA_RUN, 8);
+	for (i = 0; i < 100; i++) {
+		if (!(bar0_read(device, EDU_REG_DMA_CMD, 8) & EDU_DMA_RUN))
+			return 0;
+		usleep(50000);
+	}
+	return -1;
+}
+
+/*
+ * Dirty tracking: with BAR0 trapped, a DMA from the device to memory is
+ * reported dirty, exactly its page; a DMA the other way is not.
+ */
+TEST_F(vfio_dev, mig_dirty_dma)
+{
+	const int fds[] = { self->container, self->group };
+	const size_t size = DIRTY_PAGES * getpagesize();
+	struct vfio_iommu_type1_dma_map map = { .argsz = sizeof(map) };
+	struct vfio_iommu_type1_dma_unmap unmap = { .argsz = sizeof(unmap) };
+	struct vfio_iommu_type1_dirty_bitmap track = { .argsz = sizeof(track) };
+	struct {
+		struct vfio_iommu_type1_dirty_bitmap hdr;
+		struct vfio_iommu_type1_dirty_bitmap_get range;
+	} get = { .hdr.argsz = sizeof(get) };
+	const __u64 dst = DIRTY_IOVA + 3 * getpagesize() + 16;
+	__u64 bits = 0;
+	int index, efd;
+	__u8 *mem;
+	pid_t pid;
+
+	if (!expect_remap())
+		SKIP(return, "no dirty tracking without the sample");
+	index = remap_index(self->device, self->info.num_irqs);
+	ASSERT_LE(0, index);
+	enable_memory(_metadata, self->device);
+	enable_master(_metadata, self->device);
+
+	/* "Guest memory": DIRTY_PAGES pages at DIRTY_IOVA */
+	mem = mmap(NULL, size, PROT_READ | PROT_WRITE,
+		   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, mem);
+	memset(mem, 0, size);
+	map.flags = VFIO_DMA_MAP_FLAG_READ | VFIO_DMA_MAP_FLAG_WRITE;
+	map.vaddr = (__u64)(unsigned long)mem;
+	map.iova = DIRTY_IOVA;
+	map.size = size;
+	ASSERT_EQ(0, ioctl(self->container, VFIO_IOMMU_MAP_DMA, &map))
+		TH_LOG("VFIO_IOMMU_MAP_DMA: %s", strerror(errno));
+
+	track.flags = VFIO_IOMMU_DIRTY_PAGES_FLAG_START;
+	ASSERT_EQ(0, ioctl(self->container, VFIO_IOMMU_DIRTY_PAGES, &track))
+		TH_LOG("dirty tracking start: %s", strerror(errno));
+
+	/* Trap BAR0 through the handshake, as pre-copy would */
+	ASSERT_EQ(0, write_param(REMAP_TIMEOUT_PARAM, REMAP_TIMEOUT_DEFAULT));
+	efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	ASSERT_LE(0, efd);
+	ASSERT_EQ(0, set_irq_eventfd(self->device, index,
+				     VFIO_IRQ_SET_ACTION_TRIGGER, efd));
+	pid = trap_in_child(fds, ARRAY_SIZE(fds), NULL);
+	ASSERT_LT(0, pid);
+	ASSERT_NE(0U, wait_eventfd(efd, SIGNAL_WAIT_MS));
+	ASSERT_EQ(0, ack_remap(self->device, index));
+	ASSERT_EQ(0, child_status(pid));
+
+	/* A pattern from memory into the device, then back to page 3 */
+	memcpy(mem, "edu dirty tracking", 18);
+	ASSERT_EQ(0, edu_dma(_metadata, self->device, DIRTY_IOVA, EDU_DMA_BUF,
+			     64, 0)) TH_LOG("DMA to the device did not end");
+	ASSERT_EQ(0, edu_dma(_metadata, self->device, EDU_DMA_BUF, dst, 64,
+			     EDU_DMA_TO_RAM)) TH_LOG("DMA to memory did not end");
+	EXPECT_EQ(0, memcmp(mem + (dst - DIRTY_IOVA), "edu dirty tracking", 18))
+		TH_LOG("the DMA did not reach memory");
+
+	get.hdr.flags = VFIO_IOMMU_DIRTY_PAGES_FLAG_GET_BITMAP;
+	get.range.iova = DIRTY_IOVA;
+	get.range.size = size;
+	get.range.bitmap.pgsize = getpagesize();
+	get.range.bitmap.size = sizeof(bits);
+	get.range.bitmap.data = &bits;
+	ASSERT_EQ(0, ioctl(self->container, VFIO_IOMMU_DIRTY_PAGES, &get))
+		TH_LOG("dirty bitmap: %s", strerror(errno));
+	EXPECT_EQ(1ULL << 3, bits)
+		TH_LOG("dirty pages %#llx, expected only page 3",
+		       (unsigned long long)bits);
+
+	track.flags = VFIO_IOMMU_DIRTY_PAGES_FLAG_STOP;
+	EXPECT_EQ(0, ioctl(self->container, VFIO_IOMMU_DIRTY_PAGES, &track));
+	EXPECT_EQ(0, write_trapped("0"));
+	unmap.iova = DIRTY_IOVA;
+	unmap.size = size;
+	EXPECT_EQ(0, ioctl(self->container, VFIO_IOMMU_UNMAP_DMA, &unmap));
+	munmap(mem, size);
+	close(efd);
 }
 
 int main(int argc, char **argv)
