@@ -33,9 +33,10 @@ struct vfio_pci_migration;
 /**
  * struct vfio_pci_migration_ops - a driver's part of v1 migration, for
  *	vfio_pci_core_register_migration()
- * @set_state: optional; the device goes from VFIO_DEVICE_STATE_V1_* @old to
- *	@new: quiesce it, start or stop tracking what it dirties.  An error
- *	leaves the device in @old and is returned to userspace.
+ * @set_state: optional; the device goes from one VFIO_DEVICE_STATE_V1_*
+ *	state to another (old, new): quiesce it, start or stop tracking what
+ *	it dirties.  An error leaves the device in the old state and is
+ *	returned to userspace.
  * @save: write the device's state, a stream the driver defines, into @buf of
  *	@size bytes; return its length or -errno.  Called when the device
  *	enters the stop-and-copy state (SAVING without RUNNING), after

@@ -40,8 +40,12 @@
  *
  * Dirty pages: the device writes guest memory only when told to, with a
  * BAR0 write of the DMA command.  While BAR0 is trapped, the sample sees
- * that write and reports the destination pages dirty by pinning and
- * unpinning them (type1 counts pinned pages as dirty while it tracks).
+ * that write and reports the destination pages dirty by pinning them
+ * (type1 counts pinned pages as dirty while it tracks, at every read of
+ * its bitmap).  The pages stay pinned until the next transfer, the end of
+ * the migration, the unmap of their IOVA or close, so that a bitmap read
+ * after the transfer, however late, still finds them; when the device
+ * stops running, the sample waits for a transfer in flight to end.
  * BAR0 is trapped while the device is saved and running, through the
  * REMAP_BAR_REGION interrupt, or from open with trap_bar0=1 for userspace
  * that does not know that interrupt (QEMU 7.2).  What is tracked: DMA
@@ -53,6 +57,7 @@
  */
 
 #include <linux/debugfs.h>
+#include <linux/delay.h>
 #include <linux/iommu.h>
 #include <linux/module.h>
 #include <linux/pci.h>
@@ -136,8 +141,12 @@ static struct dentry *edu_debugfs_root;
  * @id: its identification register, read at open
  * @trap_always: BAR0 trapped from open (trap_bar0 then)
  * @trapped_to_save: BAR0 trapped by the sample for pre-copy
- * @pinned: the sample has reported a page dirty since open, so the
- *	container reports only such pages
+ * @pinned: the sample has reported a page dirty since it was bound, so
+ *	type1 reports only such pages for the container while the group
+ *	stays in it; never cleared, to be safe
+ * @dma_lock: protects @held_iova and @held_npage
+ * @held_iova: first page of the last transfer to memory, kept pinned
+ * @held_npage: how many pages from there, 0 for none
  */
 struct edu_device {
 	struct pci_dev			*pdev;
@@ -147,7 +156,44 @@ struct edu_device {
 	bool				trap_always;
 	bool				trapped_to_save;
 	bool				pinned;
+	struct mutex			dma_lock;	/* see above */
+	u64				held_iova;
+	int				held_npage;
 };
+
+/* Give back the pages of the last transfer; dma_lock held. */
+static void edu_dma_release(struct edu_device *edu)
+{
+	lockdep_assert_held(&edu->dma_lock);
+
+	if (edu->held_npage)
+		vfio_unpin_pages(&edu->vdev->vdev, edu->held_iova,
+				 edu->held_npage);
+	edu->held_npage = 0;
+}
+
+/* Wait up to a second for the device's DMA transfer to end. */
+static int edu_dma_wait(struct edu_device *edu)
+{
+	void __iomem *bar0 = vfio_pci_get_barmap(&edu->vdev->vdev, 0);
+	unsigned long end = jiffies + HZ;
+	bool running;
+	u16 cmd;
+
+	if (IS_ERR(bar0))
+		return PTR_ERR(bar0);
+
+	do {
+		cmd = vfio_pci_memory_lock_and_enable(edu->vdev);
+		running = ioread32(bar0 + EDU_REG_DMA_CMD) & EDU_DMA_RUN;
+		vfio_pci_memory_unlock_and_restore(edu->vdev, cmd);
+		if (!running)
+			return 0;
+		msleep(20);
+	} while (time_before(jiffies, end));
+
+	return -EBUSY;
+}
 
 static ssize_t edu_bar0_trapped_write(struct file *file,
 				      const char __user *buf, size_t count,
@@ -306,6 +352,24 @@ static int edu_set_state(struct vfio_pci_core_device *vdev, u32 old, u32 new)
 	struct edu_device *edu = vfio_pci_vendor_data(&vdev->vdev);
 	int ret;
 
+	/* Stopped: a transfer in flight must land before memory is sent. */
+	if ((old & VFIO_DEVICE_STATE_V1_RUNNING) &&
+	    !(new & VFIO_DEVICE_STATE_V1_RUNNING)) {
+		ret = edu_dma_wait(edu);
+		if (ret) {
+			pci_err(edu->pdev, "a DMA transfer did not end: cannot stop\n");
+			return ret;
+		}
+	}
+
+	/* Migration over: what was pinned for it can go. */
+	if ((old & VFIO_DEVICE_STATE_V1_SAVING) &&
+	    !(new & VFIO_DEVICE_STATE_V1_SAVING)) {
+		mutex_lock(&edu->dma_lock);
+		edu_dma_release(edu);
+		mutex_unlock(&edu->dma_lock);
+	}
+
 	if (edu->trap_always)
 		return 0;
 
@@ -340,19 +404,26 @@ static void edu_dma_dirty(struct edu_device *edu)
 	struct page *pages[2];
 	u64 dst, count, first;
 	int npage, ret;
+	bool running;
 	u16 cmd;
 
 	if (IS_ERR(bar0))
 		return;
 
+	mutex_lock(&edu->dma_lock);
 	cmd = vfio_pci_memory_lock_and_enable(edu->vdev);
 	dst = readq(bar0 + EDU_REG_DMA_DST);
 	count = readq(bar0 + EDU_REG_DMA_COUNT);
+	running = ioread32(bar0 + EDU_REG_DMA_CMD) & EDU_DMA_RUN;
 	vfio_pci_memory_unlock_and_restore(edu->vdev, cmd);
 
-	/* The device refuses other transfers itself. */
-	if (!count || count > EDU_DMA_MAX || dst + count < dst)
-		return;
+	/*
+	 * The device ignores a command while a transfer runs, and refuses
+	 * other transfers itself; the last transfer's pages stay pinned.
+	 */
+	if (running || !count || count > EDU_DMA_MAX || dst + count < dst)
+		goto out;
+	edu_dma_release(edu);
 
 	first = ALIGN_DOWN(dst, PAGE_SIZE);
 	npage = (ALIGN(dst + count, PAGE_SIZE) - first) >> PAGE_SHIFT;
@@ -363,10 +434,13 @@ static void edu_dma_dirty(struct edu_device *edu)
 				     dst, count, ret);
 		if (ret > 0)
 			vfio_unpin_pages(&edu->vdev->vdev, first, ret);
-		return;
+		goto out;
 	}
-	vfio_unpin_pages(&edu->vdev->vdev, first, npage);
+	edu->held_iova = first;
+	edu->held_npage = npage;
 	edu->pinned = true;
+out:
+	mutex_unlock(&edu->dma_lock);
 }
 
 static ssize_t edu_write(struct vfio_device *core_vdev, const char __user *buf,
@@ -390,9 +464,17 @@ static ssize_t edu_write(struct vfio_device *core_vdev, const char __user *buf,
 	return vfio_pci_core_write(core_vdev, buf, count, ppos);
 }
 
-/* The sample holds no pin past edu_dma_dirty(): nothing to give back. */
+/* Userspace unmaps IOVA: give back the pages held there, as type1 asks. */
 static void edu_dma_unmap(struct vfio_device *core_vdev, u64 iova, u64 length)
 {
+	struct edu_device *edu = vfio_pci_vendor_data(core_vdev);
+	u64 end;
+
+	mutex_lock(&edu->dma_lock);
+	end = edu->held_iova + ((u64)edu->held_npage << PAGE_SHIFT);
+	if (edu->held_npage && iova < end && edu->held_iova < iova + length)
+		edu_dma_release(edu);
+	mutex_unlock(&edu->dma_lock);
 }
 
 static int edu_open_device(struct vfio_device *core_vdev)
@@ -435,7 +517,6 @@ static int edu_open_device(struct vfio_device *core_vdev)
 	}
 
 	edu->trapped_to_save = false;
-	edu->pinned = false;
 	edu->trap_always = READ_ONCE(trap_bar0);
 	if (edu->trap_always)
 		vfio_pci_core_trap_bars_on_open(edu->vdev, BIT(0));
@@ -451,6 +532,10 @@ static int edu_open_device(struct vfio_device *core_vdev)
 static void edu_close_device(struct vfio_device *core_vdev)
 {
 	struct edu_device *edu = vfio_pci_vendor_data(core_vdev);
+
+	mutex_lock(&edu->dma_lock);
+	edu_dma_release(edu);
+	mutex_unlock(&edu->dma_lock);
 
 	/* Ends a trap request still waiting, before debugfs waits for it. */
 	vfio_pci_core_close_device(core_vdev);
@@ -493,12 +578,16 @@ static void *edu_probe(struct pci_dev *pdev)
 		return ERR_PTR(-ENOMEM);
 
 	edu->pdev = pdev;
+	mutex_init(&edu->dma_lock);
 	return edu;
 }
 
 static void edu_remove(void *vendor_data)
 {
-	kfree(vendor_data);
+	struct edu_device *edu = vendor_data;
+
+	mutex_destroy(&edu->dma_lock);
+	kfree(edu);
 }
 
 static struct vfio_pci_vendor_driver_ops edu_vendor_ops = {

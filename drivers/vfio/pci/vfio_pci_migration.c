@@ -105,6 +105,7 @@ static int mig_save(struct vfio_pci_migration *mig)
 
 static int mig_set_state(struct vfio_pci_migration *mig, u32 new)
 {
+	void *resume = NULL;
 	u32 old = mig->state;
 	int ret;
 
@@ -123,10 +124,19 @@ static int mig_set_state(struct vfio_pci_migration *mig, u32 new)
 		return -EINVAL;
 	}
 
+	/* Room for the stream to come, before the driver acts */
+	if (new & VFIO_DEVICE_STATE_V1_RESUMING) {
+		resume = kvzalloc(mig->stream_max, GFP_KERNEL_ACCOUNT);
+		if (!resume)
+			return -ENOMEM;
+	}
+
 	if (mig->ops->set_state) {
 		ret = mig->ops->set_state(mig->vdev, old, new);
-		if (ret)
+		if (ret) {
+			kvfree(resume);
 			return ret;
+		}
 	}
 
 	if (new == MIG_STOP_COPY) {
@@ -140,12 +150,7 @@ static int mig_set_state(struct vfio_pci_migration *mig, u32 new)
 		}
 	} else {
 		mig_drop_stream(mig);
-	}
-
-	if (new & VFIO_DEVICE_STATE_V1_RESUMING) {
-		mig->stream = kvzalloc(mig->stream_max, GFP_KERNEL_ACCOUNT);
-		if (!mig->stream)
-			return -ENOMEM;
+		mig->stream = resume;
 	}
 
 	mig->state = new;
@@ -329,7 +334,8 @@ static int vfio_pci_migration_mmap(struct vfio_pci_core_device *vdev,
 	unsigned long first = MIG_DATA_OFFSET >> PAGE_SHIFT;
 
 	/* Only the data section */
-	if (pgoff < first || vma->vm_end - vma->vm_start >
+	if (pgoff < first || pgoff - first >= mig->data_cap >> PAGE_SHIFT ||
+	    vma->vm_end - vma->vm_start >
 	    mig->data_cap - ((pgoff - first) << PAGE_SHIFT))
 		return -EINVAL;
 

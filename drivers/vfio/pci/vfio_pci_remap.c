@@ -5,12 +5,12 @@
  * described with VFIO_IRQ_TYPE_REMAP_BAR_REGION in include/uapi/linux/vfio.h.
  *
  * A driver calls vfio_pci_core_trap_bars() to make BARs trapped: their
- * mappings are zapped at once and faults on them fail, so nothing reaches
- * those BARs but read() and write() on the device fd, which the driver
- * sees.  It then waits, for a bounded time, for userspace to say that it
- * has moved to read() and write().  If userspace is not listening, nothing
- * changes and the driver is told so; if it does not answer, the trap is
- * undone.
+ * mappings are zapped at once, faults on them fail and ioeventfds on them
+ * are refused, so nothing reaches those BARs but read() and write() on the
+ * device fd, which the driver sees.  It then waits, for a bounded time,
+ * for userspace to say that it has moved to read() and write().  If
+ * userspace is not listening, nothing changes and the driver is told so;
+ * if it does not answer, the trap is undone.
  */
 
 #include <linux/eventfd.h>
@@ -70,16 +70,29 @@ void vfio_pci_remap_uninit(struct vfio_pci_core_device *vdev)
 	mutex_destroy(&vdev->remap.request_lock);
 }
 
-/* Change which BARs are trapped; zap userspace mappings of newly trapped. */
-static void vfio_pci_set_trapped(struct vfio_pci_core_device *vdev,
-				 u32 trap, u32 untrap)
+/*
+ * Change which BARs are trapped; zap userspace mappings of newly trapped.
+ * A BAR with an ioeventfd cannot be trapped: the ioeventfd writes to it
+ * without going through the driver.  Return: 0 or -EBUSY.
+ */
+static int vfio_pci_set_trapped(struct vfio_pci_core_device *vdev,
+				u32 trap, u32 untrap)
 {
 	struct address_space *mapping = vdev->vdev.inode->i_mapping;
+	struct vfio_pci_ioeventfd *ioeventfd;
 	u32 newly;
 	int bar;
 
+	mutex_lock(&vdev->ioeventfds_lock);
 	down_write(&vdev->memory_lock);
 	newly = trap & ~vdev->bar_trapped;
+	list_for_each_entry(ioeventfd, &vdev->ioeventfds_list, next) {
+		if (newly & BIT(ioeventfd->bar)) {
+			up_write(&vdev->memory_lock);
+			mutex_unlock(&vdev->ioeventfds_lock);
+			return -EBUSY;
+		}
+	}
 	vdev->bar_trapped = (vdev->bar_trapped | trap) & ~untrap;
 	for (bar = 0; bar < PCI_STD_NUM_BARS; bar++) {
 		loff_t start = VFIO_PCI_INDEX_TO_OFFSET(bar);
@@ -90,6 +103,8 @@ static void vfio_pci_set_trapped(struct vfio_pci_core_device *vdev,
 					    start, true);
 	}
 	up_write(&vdev->memory_lock);
+	mutex_unlock(&vdev->ioeventfds_lock);
+	return 0;
 }
 
 /* End the request in progress, if any, with @status; remap->lock held. */
@@ -307,7 +322,8 @@ static bool vfio_pci_bars_valid(struct vfio_pci_core_device *vdev, u32 bars)
  * it masked; -ETIMEDOUT when it did not answer in time, -ECANCELED when
  * it masked or disabled the interrupt, -ENODEV when the device was closed
  * and -EINTR when the caller got a signal; in these four cases @bars are
- * mmap-able again.  -EINVAL if @bars is not a set of memory BARs.
+ * mmap-able again.  -EBUSY, without asking, when userspace has an
+ * ioeventfd on one of @bars; -EINVAL if @bars is not a set of memory BARs.
  */
 int vfio_pci_core_trap_bars(struct vfio_pci_core_device *vdev, u32 bars)
 {
@@ -339,7 +355,9 @@ int vfio_pci_core_trap_bars(struct vfio_pci_core_device *vdev, u32 bars)
 
 	/* Only what this call traps is undone if userspace does not answer. */
 	untrap = bars & ~READ_ONCE(vdev->bar_trapped);
-	vfio_pci_set_trapped(vdev, bars, 0);
+	ret = vfio_pci_set_trapped(vdev, bars, 0);
+	if (ret)
+		goto out;
 
 	spin_lock_irq(&remap->lock);
 	if (!remap->armed) {
@@ -432,7 +450,7 @@ int vfio_pci_core_trap_bars_on_open(struct vfio_pci_core_device *vdev,
 	if (!vfio_pci_bars_valid(vdev, bars))
 		return -EINVAL;
 
-	vfio_pci_set_trapped(vdev, bars, 0);
-	return 0;
+	/* No ioeventfd exists before userspace has the device open. */
+	return vfio_pci_set_trapped(vdev, bars, 0);
 }
 EXPORT_SYMBOL_GPL(vfio_pci_core_trap_bars_on_open);

@@ -627,6 +627,14 @@ struct vfio_irq_info_cap_type {
  * stays masked: nothing more is asked until userspace unmasks it.  Making
  * a BAR mmap-able is announced the same way, but never waited for.
  *
+ * The driver waits inside the call that made it trap, which may be one of
+ * userspace's own (a device_state write of the migration region, say), so
+ * userspace must acknowledge from another thread than the one that made
+ * that call.  While the index is masked, after any request until its
+ * acknowledgment, the driver can ask nothing more.  A BAR with an
+ * ioeventfd (VFIO_DEVICE_IOEVENTFD) is not trapped, and no ioeventfd can
+ * be added on a trapped BAR.
+ *
  * Userspace that never enables the index is never asked: its BARs stay as
  * they are and the driver does without the trap, which it logs once.
  *

@@ -1056,6 +1056,11 @@ static bool remap_setup(struct __test_metadata *_metadata,
 TEST_F(vfio_dev, remap_handshake)
 {
 	const int fds[] = { self->container, self->group };
+	struct vfio_device_ioeventfd ioefd = {
+		.argsz = sizeof(ioefd),
+		.flags = VFIO_DEVICE_IOEVENTFD_32,
+		.data = 1,
+	};
 	__u32 pending, trapped, val, *map;
 	int index, efd;
 	pid_t pid;
@@ -1080,6 +1085,13 @@ TEST_F(vfio_dev, remap_handshake)
 	EXPECT_EQ(EINVAL, errno);
 	EXPECT_EQ(SIGBUS, read_in_child(map, &val))
 		TH_LOG("the old mapping of trapped BAR0 still reaches the device");
+	/* Nor may an ioeventfd write to it behind the driver's back */
+	ioefd.offset = bar0_offset(self->device) + EDU_REG_LIVENESS;
+	ioefd.fd = efd;
+	errno = 0;
+	EXPECT_EQ(-1, ioctl(self->device, VFIO_DEVICE_IOEVENTFD, &ioefd))
+		TH_LOG("an ioeventfd was added on trapped BAR0");
+	EXPECT_EQ(EBUSY, errno);
 	/* read() still reaches it */
 	ASSERT_EQ((ssize_t)sizeof(val),
 		  pread(self->device, &val, sizeof(val),

@@ -48,6 +48,7 @@
  * @vf_id: its number on its PF
  * @vdev: vfio-pci's device, while open
  * @trapped_to_save: BAR0 trapped for pre-copy
+ * @master_stopped: bus mastering turned off by the module while stopped
  * @tx_tail: last value written to each TX queue tail while trapped
  * @rx_tail: the same for RX queues
  * @arq_tail: last admin receive queue tail written while trapped
@@ -59,6 +60,7 @@ struct i40e_vfm {
 	int				vf_id;
 	struct vfio_pci_core_device	*vdev;
 	bool				trapped_to_save;
+	bool				master_stopped;
 	u32				tx_tail[I40E_VFM_MAX_QUEUES];
 	u32				rx_tail[I40E_VFM_MAX_QUEUES];
 	u32				arq_tail;
@@ -233,6 +235,20 @@ static struct net_device *i40e_vfm_pf_netdev(struct i40e_vfm *vfm)
 	return NULL;
 }
 
+static void i40e_vfm_from_info(struct i40e_vfm_state *st,
+			       const struct ifla_vf_info *ivi)
+{
+	ether_addr_copy(st->mac, ivi->mac);
+	st->vlan = ivi->vlan;
+	st->qos = ivi->qos;
+	st->vlan_proto = ivi->vlan ? ntohs(ivi->vlan_proto) : ETH_P_8021Q;
+	st->spoofchk = ivi->spoofchk;
+	st->trusted = ivi->trusted;
+	st->link_state = ivi->linkstate;
+	st->min_tx_rate = ivi->min_tx_rate;
+	st->max_tx_rate = ivi->max_tx_rate;
+}
+
 static ssize_t i40e_vfm_save(struct vfio_pci_core_device *vdev, void *buf,
 			     size_t size)
 {
@@ -242,6 +258,8 @@ static ssize_t i40e_vfm_save(struct vfio_pci_core_device *vdev, void *buf,
 	struct net_device *netdev;
 	int ret;
 
+	/* As rtnetlink does: i40e reports only other protocols. */
+	ivi.vlan_proto = htons(ETH_P_8021Q);
 	rtnl_lock();
 	netdev = i40e_vfm_pf_netdev(vfm);
 	ret = netdev ? netdev->netdev_ops->ndo_get_vf_config(netdev,
@@ -254,16 +272,7 @@ static ssize_t i40e_vfm_save(struct vfio_pci_core_device *vdev, void *buf,
 		return ret;
 	}
 
-	ether_addr_copy(st.mac, ivi.mac);
-	st.vlan = ivi.vlan;
-	st.qos = ivi.qos;
-	st.vlan_proto = ivi.vlan ? ntohs(ivi.vlan_proto) : ETH_P_8021Q;
-	st.spoofchk = ivi.spoofchk;
-	st.trusted = ivi.trusted;
-	st.link_state = ivi.linkstate;
-	st.min_tx_rate = ivi.min_tx_rate;
-	st.max_tx_rate = ivi.max_tx_rate;
-
+	i40e_vfm_from_info(&st, &ivi);
 	return i40e_vfm_encode(&st, vfm->pdev->device,
 			       pci_physfn(vfm->pdev)->device, buf, size);
 }
@@ -300,6 +309,30 @@ static int i40e_vfm_apply(struct i40e_vfm *vfm, struct net_device *netdev,
 	return ret;
 }
 
+/*
+ * Apply @st, or put back what the VF had if the PF refuses part of it, so
+ * that a refused stream leaves the VF as it was; RTNL held.
+ */
+static int i40e_vfm_apply_or_undo(struct i40e_vfm *vfm,
+				  struct net_device *netdev,
+				  const struct i40e_vfm_state *st)
+{
+	struct ifla_vf_info ivi = { .vlan_proto = htons(ETH_P_8021Q) };
+	struct i40e_vfm_state old;
+	int ret;
+
+	ret = netdev->netdev_ops->ndo_get_vf_config(netdev, vfm->vf_id, &ivi);
+	if (ret)
+		return ret;
+	i40e_vfm_from_info(&old, &ivi);
+
+	ret = i40e_vfm_apply(vfm, netdev, st);
+	if (ret && i40e_vfm_apply(vfm, netdev, &old))
+		pci_err(vfm->pdev, "migration: VF %d's configuration could not be put back\n",
+			vfm->vf_id);
+	return ret;
+}
+
 static int i40e_vfm_load(struct vfio_pci_core_device *vdev, const void *buf,
 			 size_t len)
 {
@@ -320,16 +353,21 @@ static int i40e_vfm_load(struct vfio_pci_core_device *vdev, const void *buf,
 
 	rtnl_lock();
 	netdev = i40e_vfm_pf_netdev(vfm);
-	ret = netdev ? i40e_vfm_apply(vfm, netdev, &st) : -ENODEV;
+	ret = netdev ? i40e_vfm_apply_or_undo(vfm, netdev, &st) : -ENODEV;
 	rtnl_unlock();
 	if (ret)
 		pci_err(vfm->pdev, "migration: the PF refused VF %d's configuration: %d\n",
 			vfm->vf_id, ret);
-	return ret;
+	/* -EAGAIN (the PF is busy) would read as "send more data" */
+	return ret == -EAGAIN ? -EBUSY : ret;
 }
 
 /*
- * Pre-copy traps BAR0 through the REMAP_BAR_REGION handshake.  The module
+ * A device that is not RUNNING must not change memory after the final copy
+ * of it, so while the VF is stopped its bus mastering is off (in the
+ * device, not in the config space userspace sees), and back on when it
+ * runs again.  Pre-copy traps BAR0 through the REMAP_BAR_REGION handshake.
+ * The module
  * never reports pages dirty itself, so type1 keeps reporting every mapped
  * page of the container dirty: when userspace does not answer, nothing is
  * lost, only the doorbell record is missing.
@@ -340,7 +378,17 @@ static int i40e_vfm_set_state(struct vfio_pci_core_device *vdev, u32 old,
 	const u32 precopy = VFIO_DEVICE_STATE_V1_SAVING |
 			    VFIO_DEVICE_STATE_V1_RUNNING;
 	struct i40e_vfm *vfm = vfio_pci_vendor_data(&vdev->vdev);
+	bool was_running = old & VFIO_DEVICE_STATE_V1_RUNNING;
+	bool runs = new & VFIO_DEVICE_STATE_V1_RUNNING;
 	int ret;
+
+	if (was_running && !runs && !vfm->master_stopped) {
+		vfm->master_stopped = vfm->pdev->is_busmaster;
+		pci_clear_master(vfm->pdev);
+	} else if (runs && vfm->master_stopped) {
+		pci_set_master(vfm->pdev);
+		vfm->master_stopped = false;
+	}
 
 	if (new == precopy && !vfm->trapped_to_save) {
 		atomic64_set(&vfm->doorbells, 0);
@@ -426,6 +474,7 @@ static int i40e_vfm_open_device(struct vfio_device *core_vdev)
 
 	vfm->vdev = vfio_pci_core(core_vdev);
 	vfm->trapped_to_save = false;
+	vfm->master_stopped = false;
 
 	ret = vfio_pci_core_register_remap_irq(vfm->vdev);
 	if (ret >= 0)
