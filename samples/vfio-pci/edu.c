@@ -40,12 +40,12 @@
  *
  * Dirty pages: the device writes guest memory only when told to, with a
  * BAR0 write of the DMA command.  While BAR0 is trapped, the sample sees
- * that write and reports the destination pages dirty by pinning them
- * (type1 counts pinned pages as dirty while it tracks, at every read of
- * its bitmap).  The pages stay pinned until the next transfer, the end of
- * the migration, the unmap of their IOVA or close, so that a bitmap read
- * after the transfer, however late, still finds them; when the device
- * stops running, the sample waits for a transfer in flight to end.
+ * that write and reports the destination pages dirty by pinning and
+ * unpinning them (type1 counts pinned pages as dirty while it tracks).
+ * The device writes them about 100 ms later, so a bitmap read in between
+ * may copy them before the write: the sample reports the last transfer's
+ * pages again at the next command and when the device stops, after
+ * waiting for a transfer in flight, so that the final copy has them.
  * BAR0 is trapped while the device is saved and running, through the
  * REMAP_BAR_REGION interrupt, or from open with trap_bar0=1 for userspace
  * that does not know that interrupt (QEMU 7.2).  What is tracked: DMA
@@ -144,9 +144,9 @@ static struct dentry *edu_debugfs_root;
  * @pinned: the sample has reported a page dirty since it was bound, so
  *	type1 reports only such pages for the container while the group
  *	stays in it; never cleared, to be safe
- * @dma_lock: protects @held_iova and @held_npage
- * @held_iova: first page of the last transfer to memory, kept pinned
- * @held_npage: how many pages from there, 0 for none
+ * @dma_lock: protects @last_iova and @last_npage
+ * @last_iova: first page of the last transfer to memory
+ * @last_npage: how many pages from there, 0 for none
  */
 struct edu_device {
 	struct pci_dev			*pdev;
@@ -157,19 +157,38 @@ struct edu_device {
 	bool				trapped_to_save;
 	bool				pinned;
 	struct mutex			dma_lock;	/* see above */
-	u64				held_iova;
-	int				held_npage;
+	u64				last_iova;
+	int				last_npage;
 };
 
-/* Give back the pages of the last transfer; dma_lock held. */
-static void edu_dma_release(struct edu_device *edu)
+/*
+ * Report @npage pages from @first dirty: pin and unpin them.  No pin is
+ * kept, so .dma_unmap has nothing to give back.  Return: 0 or -errno.
+ */
+static int edu_dma_report(struct edu_device *edu, u64 first, int npage)
+{
+	struct page *pages[2];
+	int ret;
+
+	ret = vfio_pin_pages(&edu->vdev->vdev, first, npage,
+			     IOMMU_READ | IOMMU_WRITE, pages);
+	if (ret > 0)
+		vfio_unpin_pages(&edu->vdev->vdev, first, ret);
+	if (ret != npage)
+		return ret < 0 ? ret : -EFAULT;
+
+	edu->pinned = true;
+	return 0;
+}
+
+/* Report the last transfer's pages again; dma_lock held. */
+static void edu_dma_report_last(struct edu_device *edu)
 {
 	lockdep_assert_held(&edu->dma_lock);
 
-	if (edu->held_npage)
-		vfio_unpin_pages(&edu->vdev->vdev, edu->held_iova,
-				 edu->held_npage);
-	edu->held_npage = 0;
+	/* Its IOVA may be unmapped by now: then there is nothing to report. */
+	if (edu->last_npage)
+		edu_dma_report(edu, edu->last_iova, edu->last_npage);
 }
 
 /* Wait up to a second for the device's DMA transfer to end. */
@@ -352,7 +371,10 @@ static int edu_set_state(struct vfio_pci_core_device *vdev, u32 old, u32 new)
 	struct edu_device *edu = vfio_pci_vendor_data(&vdev->vdev);
 	int ret;
 
-	/* Stopped: a transfer in flight must land before memory is sent. */
+	/*
+	 * Stopped: a transfer in flight must land, and be reported again,
+	 * before memory is copied for the last time.
+	 */
 	if ((old & VFIO_DEVICE_STATE_V1_RUNNING) &&
 	    !(new & VFIO_DEVICE_STATE_V1_RUNNING)) {
 		ret = edu_dma_wait(edu);
@@ -360,13 +382,8 @@ static int edu_set_state(struct vfio_pci_core_device *vdev, u32 old, u32 new)
 			pci_err(edu->pdev, "a DMA transfer did not end: cannot stop\n");
 			return ret;
 		}
-	}
-
-	/* Migration over: what was pinned for it can go. */
-	if ((old & VFIO_DEVICE_STATE_V1_SAVING) &&
-	    !(new & VFIO_DEVICE_STATE_V1_SAVING)) {
 		mutex_lock(&edu->dma_lock);
-		edu_dma_release(edu);
+		edu_dma_report_last(edu);
 		mutex_unlock(&edu->dma_lock);
 	}
 
@@ -401,7 +418,6 @@ static const struct vfio_pci_migration_ops edu_migration_ops = {
 static void edu_dma_dirty(struct edu_device *edu)
 {
 	void __iomem *bar0 = vfio_pci_get_barmap(&edu->vdev->vdev, 0);
-	struct page *pages[2];
 	u64 dst, count, first;
 	int npage, ret;
 	bool running;
@@ -419,26 +435,22 @@ static void edu_dma_dirty(struct edu_device *edu)
 
 	/*
 	 * The device ignores a command while a transfer runs, and refuses
-	 * other transfers itself; the last transfer's pages stay pinned.
+	 * other transfers itself.
 	 */
 	if (running || !count || count > EDU_DMA_MAX || dst + count < dst)
 		goto out;
-	edu_dma_release(edu);
+
+	/* The last transfer has landed: report its pages once more. */
+	edu_dma_report_last(edu);
 
 	first = ALIGN_DOWN(dst, PAGE_SIZE);
 	npage = (ALIGN(dst + count, PAGE_SIZE) - first) >> PAGE_SHIFT;
-	ret = vfio_pin_pages(&edu->vdev->vdev, first, npage,
-			     IOMMU_READ | IOMMU_WRITE, pages);
-	if (ret != npage) {
+	ret = edu_dma_report(edu, first, npage);
+	if (ret)
 		dev_warn_ratelimited(&edu->pdev->dev, "DMA to %#llx+%#llx not reported dirty: %d\n",
 				     dst, count, ret);
-		if (ret > 0)
-			vfio_unpin_pages(&edu->vdev->vdev, first, ret);
-		goto out;
-	}
-	edu->held_iova = first;
-	edu->held_npage = npage;
-	edu->pinned = true;
+	edu->last_iova = first;
+	edu->last_npage = ret ? 0 : npage;
 out:
 	mutex_unlock(&edu->dma_lock);
 }
@@ -464,17 +476,13 @@ static ssize_t edu_write(struct vfio_device *core_vdev, const char __user *buf,
 	return vfio_pci_core_write(core_vdev, buf, count, ppos);
 }
 
-/* Userspace unmaps IOVA: give back the pages held there, as type1 asks. */
+/*
+ * The sample keeps no pin, so there is nothing to give back; it must not
+ * take dma_lock here either, since type1 calls this with its device list
+ * locked and edu_dma_report() takes type1's lock under dma_lock.
+ */
 static void edu_dma_unmap(struct vfio_device *core_vdev, u64 iova, u64 length)
 {
-	struct edu_device *edu = vfio_pci_vendor_data(core_vdev);
-	u64 end;
-
-	mutex_lock(&edu->dma_lock);
-	end = edu->held_iova + ((u64)edu->held_npage << PAGE_SHIFT);
-	if (edu->held_npage && iova < end && edu->held_iova < iova + length)
-		edu_dma_release(edu);
-	mutex_unlock(&edu->dma_lock);
 }
 
 static int edu_open_device(struct vfio_device *core_vdev)
@@ -534,7 +542,7 @@ static void edu_close_device(struct vfio_device *core_vdev)
 	struct edu_device *edu = vfio_pci_vendor_data(core_vdev);
 
 	mutex_lock(&edu->dma_lock);
-	edu_dma_release(edu);
+	edu->last_npage = 0;
 	mutex_unlock(&edu->dma_lock);
 
 	/* Ends a trap request still waiting, before debugfs waits for it. */
