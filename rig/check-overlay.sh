@@ -21,7 +21,7 @@ for r in $OVERLAY_ROOTS; do
 	[ -e "$TOP_DIR/$r" ] || continue
 	while read -r f; do
 		f=${f#"$TOP_DIR"/}
-		printf '%s\n' "$touched" | grep -qxF "$f" || {
+		grep -qxF "$f" <<<"$touched" || {
 			echo "overlay: $f is not touched by the series" >&2
 			bad=1
 		}

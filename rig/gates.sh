@@ -39,8 +39,8 @@ gate_checkpatch() {
 		case "$(basename "$p")" in 0000-*) continue ;; esac
 		n=$((n + 1))
 		out=$(cd "$KSRC" && PATH=/usr/bin:$PATH ./scripts/checkpatch.pl --strict --no-color --show-types "$p" 2>&1 || true)
-		if printf '%s\n' "$out" | grep -qE '^total: 0 errors, 0 warnings, 0 checks' &&
-			! printf '%s\n' "$out" | grep -q 'Traceback'; then
+		if grep -qE '^total: 0 errors, 0 warnings, 0 checks' <<<"$out" &&
+			! grep -q 'Traceback' <<<"$out"; then
 			echo "checkpatch: $(basename "$p"): clean"
 		else
 			echo "checkpatch: $(basename "$p"):"
@@ -63,7 +63,7 @@ gate_bisect() {
 		# Warnings count only in files the series touches: whole
 		# directories are built, and some have warnings of their own.
 		if out=$(kmake W=1 $dirs 2>&1) &&
-			! printf '%s\n' "$out" | grep 'warning:' | grep -qE "$(touched_re)"; then
+			! grep 'warning:' <<<"$out" | grep -E "$(touched_re)" >/dev/null; then
 			echo "bisect: $(kgit log -1 --format='%h %s' "$c"): builds ($dirs )"
 		else
 			echo "bisect: $(kgit log -1 --format='%h %s' "$c"): BUILD FAILED"

@@ -48,7 +48,7 @@ unhide_new_files() {
 if [ "${FORCE:-0}" != 1 ] && kgit rev-parse -q --verify series >/dev/null; then
 	cur=$(kgit rev-parse series)
 	known=$(cat "$BUILD_DIR/applied-head" "$BUILD_DIR/exported-head" 2>/dev/null || true)
-	if [ "$cur" != "$(kgit rev-parse base)" ] && ! printf '%s\n' "$known" | grep -qx "$cur"; then
+	if [ "$cur" != "$(kgit rev-parse base)" ] && ! grep -qx "$cur" <<<"$known"; then
 		die "the tree has commits not in patches/; run make export first, or FORCE=1 to drop them"
 	fi
 fi

@@ -1,6 +1,8 @@
 #!/bin/bash
 # Boot the test kernel in QEMU: q35, intel-iommu, two edu devices and a
-# pci-testdev, each in its own IOMMU group; the host root is shared over 9p.
+# pci-testdev, each in its own IOMMU group, and a third edu alone behind a
+# PCI bridge (vfio-pci can reset it through its bus: edu has no reset of its
+# own); the host root is shared over 9p.
 #
 #   vm.sh test|demo|shell [timeout-seconds]
 #
@@ -24,6 +26,8 @@ qemu_cmd() {
 		-device intel-iommu,intremap=on \
 		-device edu,addr=04.0 -device edu,addr=05.0 \
 		-device pci-testdev,addr=06.0 \
+		-device pci-bridge,id=br1,chassis_nr=1,addr=07.0 \
+		-device edu,bus=br1,addr=01.0 \
 		-virtfs local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap \
 		-kernel "$GUEST_DIR/bzImage" -initrd "$GUEST_DIR/initramfs.gz" \
 		-append "'console=ttyS0 intel_iommu=on iommu=nopt panic=-1 oops=panic kmemleak=on hung_task_panic=0 rig.mode=$m'" \
@@ -35,8 +39,9 @@ accel_file=$BUILD_DIR/accel
 if [ ! -f "$accel_file" ]; then
 	accel=tcg
 	if [ -w /dev/kvm ]; then
-		if timeout 30 bash -c "$(qemu_cmd kvm probe)" </dev/null 2>/dev/null |
-			grep -q "RIG: guest up"; then
+		# Not "| grep -q" under pipefail: its early exit fails the pipe.
+		if grep -q "RIG: guest up" < <(timeout 30 bash -c \
+			"$(qemu_cmd kvm probe)" </dev/null 2>/dev/null); then
 			accel=kvm
 		fi
 	fi

@@ -2732,6 +2732,13 @@ err_undo:
 	list_for_each_entry(vdev, &dev_set->device_list, vdev.dev_set_list)
 		pm_runtime_put(&vdev->pdev->dev);
 
+	/* The bus reset ended whatever migration the devices were in. */
+	if (!ret) {
+		list_for_each_entry(vdev, &dev_set->device_list,
+				    vdev.dev_set_list)
+			vfio_pci_migration_reset(vdev);
+	}
+
 err_unlock:
 	mutex_unlock(&dev_set->lock);
 	return ret;

@@ -461,7 +461,11 @@ u32 vfio_pci_core_migration_state(struct vfio_pci_core_device *vdev)
 }
 EXPORT_SYMBOL_GPL(vfio_pci_core_migration_state);
 
-/* After VFIO_DEVICE_RESET: the device runs again with no migration state. */
+/*
+ * After a reset userspace asked for (VFIO_DEVICE_RESET, a hot reset of the
+ * bus, FLR through config space): the device runs again with no migration
+ * state.  Not under memory_lock: the driver's set_state may need it.
+ */
 void vfio_pci_migration_reset(struct vfio_pci_core_device *vdev)
 {
 	struct vfio_pci_migration *mig = vdev->migration;

@@ -8,7 +8,8 @@
 # module loading, and kmemleak afterwards.
 #
 # Needs a guest with two edu devices (1234:11e8) and a pci-testdev
-# (1b36:0005), each in its own IOMMU group, nothing bound to vfio-pci, and
+# (1b36:0005), each in its own IOMMU group, a third edu alone behind a PCI
+# bridge (so that vfio-pci can reset it), nothing bound to vfio-pci, and
 # a kernel with CONFIG_DEBUG_KMEMLEAK.  Plain POSIX sh: runs in busybox.
 
 DIR=$(dirname "$0")
@@ -78,7 +79,7 @@ FAIL_PARAM=/sys/module/$EDU_MOD/parameters/fail_probe
 DEBUGFS=/sys/kernel/debug
 KMEMLEAK=$DEBUGFS/kmemleak
 
-NUM_TESTS=15
+NUM_TESTS=16
 BIND_CYCLES=${VFIO_BIND_CYCLES:-100}
 MODULE_CYCLES=${VFIO_MODULE_CYCLES:-50}
 
@@ -612,6 +613,37 @@ test_module_cycles() {
 	unbind "$EDU1"
 }
 
+# n. a reset ends migration: the C test's mig_reset on an edu that vfio-pci
+# can reset (edu has no reset of its own; alone behind a bridge, its bus
+# can be reset)
+test_mig_reset() {
+	MR_OK=0
+	if [ -z "$EDU3" ]; then
+		log "needs a third edu device, alone behind a PCI bridge"
+		return 1
+	fi
+	if [ ! -x "$TEST_BIN" ]; then
+		log "$TEST_BIN is missing"
+		return 1
+	fi
+	need_vfio_pci || return 1
+	bind "$EDU3" || return 1
+	expect_vendor "$EDU3" "$EDU_MOD" || MR_OK=1
+	MR_OUT=$(VFIO_SELFTESTS_BDF=$EDU3 VFIO_EXPECT_VENDOR=$EDU_MOD \
+		"$TEST_BIN" -t mig_reset 2>&1)
+	MR_RC=$?
+	printf '%s\n' "$MR_OUT" | log_lines '$'
+	# Skipped is not passed: the device must be one that can be reset
+	if [ "$MR_RC" -ne 0 ] ||
+	   ! printf '%s\n' "$MR_OUT" | grep -qE '^ok [0-9]+ vfio_dev\.mig_reset$'; then
+		log "mig_reset did not pass on $EDU3"
+		MR_OK=1
+	fi
+	unbind "$EDU3" || MR_OK=1
+	clear_override "$EDU3" || MR_OK=1
+	return "$MR_OK"
+}
+
 mount_debugfs() {
 	[ -e "$KMEMLEAK" ] && return 0
 	grep -q " $DEBUGFS debugfs " /proc/mounts && return 0
@@ -625,7 +657,6 @@ kmemleak_clear() {
 	sysfs_write scan "$KMEMLEAK" && sysfs_write clear "$KMEMLEAK"
 }
 
-# m. nothing leaked
 # o. the i40e VF migration module, with no XL710 here: it has its alias,
 # loads, is never chosen for other devices, pins nothing and unloads
 test_i40e_vf_module() {
@@ -658,6 +689,7 @@ test_i40e_vf_module() {
 	return "$IV_OK"
 }
 
+# m. nothing leaked
 test_kmemleak() {
 	mount_debugfs
 	if [ ! -e "$KMEMLEAK" ]; then
@@ -678,7 +710,7 @@ test_kmemleak() {
 restore() {
 	[ -f "$DISABLE_PARAM" ] && sysfs_write N "$DISABLE_PARAM"
 	[ -f "$FAIL_PARAM" ] && sysfs_write N "$FAIL_PARAM"
-	for RS_DEV in $EDU1 $EDU2 $TESTDEV; do
+	for RS_DEV in $EDU1 $EDU2 $EDU3 $TESTDEV; do
 		if is_vfio "$RS_DEV"; then
 			unbind "$RS_DEV"
 		fi
@@ -696,6 +728,7 @@ fi
 EDU_DEVS=$(find_devices 0x1234 0x11e8)
 EDU1=$(echo "$EDU_DEVS" | sed -n 1p)
 EDU2=$(echo "$EDU_DEVS" | sed -n 2p)
+EDU3=$(echo "$EDU_DEVS" | sed -n 3p)
 TESTDEV=$(find_devices 0x1b36 0x0005 | sed -n 1p)
 if [ -z "$EDU1" ] || [ -z "$EDU2" ] || [ -z "$TESTDEV" ]; then
 	ktap_skip_all "needs two edu devices (1234:11e8) and a pci-testdev (1b36:0005)"
@@ -703,7 +736,7 @@ if [ -z "$EDU1" ] || [ -z "$EDU2" ] || [ -z "$TESTDEV" ]; then
 fi
 
 ktap_set_plan "$NUM_TESTS"
-log "edu devices $EDU1 $EDU2, pci-testdev $TESTDEV"
+log "edu devices $EDU1 $EDU2 ${EDU3:-(no third)}, pci-testdev $TESTDEV"
 
 trap 'restore; exit "$KSFT_FAIL"' HUP INT TERM
 
@@ -769,6 +802,10 @@ test_end module_cycles $?
 test_begin
 test_i40e_vf_module
 test_end i40e_vf_module $?
+
+test_begin
+test_mig_reset
+test_end mig_reset $?
 
 test_begin
 test_kmemleak
