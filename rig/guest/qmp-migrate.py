@@ -61,8 +61,13 @@ def main():
             print("qmp-migrate: still %s after %.0f s" % (status, timeout))
             return 1
         time.sleep(1)
-    print("qmp-migrate: source %s, vfio %s, error %s" %
-          (status, info.get("vfio"), info.get("error-desc")))
+    msg = "qmp-migrate: source %s" % status
+    if "total-time" in info:
+        msg += " in %d ms, %d bytes of RAM sent" % (
+            info["total-time"], info.get("ram", {}).get("transferred", 0))
+    if info.get("error-desc"):
+        msg += ": " + info["error-desc"]
+    print(msg)
     if status != "completed":
         return 1
     if dst:
@@ -71,6 +76,7 @@ def main():
                 print("qmp-migrate: destination still inmigrate")
                 return 1
             time.sleep(1)
+        # "prelaunch": loaded, and paused as it was started (-S)
         print("qmp-migrate: destination %s" % dst.cmd("query-status")["status"])
     return 0
 
