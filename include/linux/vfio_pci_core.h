@@ -36,7 +36,9 @@ struct vfio_pci_migration;
  * @set_state: optional; the device goes from one VFIO_DEVICE_STATE_V1_*
  *	state to another (old, new): quiesce it, start or stop tracking what
  *	it dirties.  An error leaves the device in the old state and is
- *	returned to userspace.
+ *	returned to userspace.  After a reset userspace asked for, it is
+ *	called with @new RUNNING and the device is RUNNING whatever it
+ *	returns; for a hot reset with the device set's lock held.
  * @save: write the device's state, a stream the driver defines, into @buf of
  *	@size bytes; return its length or -errno.  Called when the device
  *	enters the stop-and-copy state (SAVING without RUNNING), after

@@ -389,7 +389,8 @@ static const struct vfio_pci_regops vfio_pci_migration_regops = {
  *	up to 1 MiB
  *
  * The device starts RUNNING.  The region is released, with any migration
- * state, when the device is closed; VFIO_DEVICE_RESET also drops the
+ * state, when the device is closed; a reset userspace asks for
+ * (VFIO_DEVICE_RESET, a hot reset, FLR through config space) also drops the
  * migration state and makes the device RUNNING.
  *
  * Return: 0, -EINVAL for bad arguments, -EBUSY if the device already has
