@@ -3,7 +3,8 @@
 # on failure.
 #
 #   gates.sh checkpatch   checkpatch.pl --strict on every patch in patches/
-#   gates.sh bisect       every patch builds (W=1) on top of the previous ones
+#   gates.sh bisect       every patch builds (W=1) on top of the previous ones,
+#                         and its vfio and sample code also for ARCH=i386
 #   gates.sh static       W=1 + sparse (C=2) and kernel-doc: no new warning in
 #                         the files the series touches, compared with base
 set -euo pipefail
@@ -31,6 +32,34 @@ build_dirs() {
 		case " $dirs " in *" $d "*) ;; *) dirs="$dirs $d" ;; esac
 	done
 	echo "$dirs"
+}
+
+# The 32-bit build: its own output directory and config (rig/kernel-i386.config)
+KOUT32=$BUILD_DIR/kout-i386
+kmake32() {
+	make -C "$KSRC" O="$KOUT32" ARCH=i386 -j"$JOBS" CC="ccache gcc" \
+		HOSTCC="ccache gcc" "$@"
+}
+
+config32() {
+	local sym
+	mkdir -p "$KOUT32"
+	kmake32 -s tinyconfig >/dev/null
+	"$KSRC"/scripts/kconfig/merge_config.sh -m -O "$KOUT32" "$KOUT32/.config" \
+		"$RIG_DIR/kernel-i386.config" >/dev/null
+	kmake32 -s olddefconfig >/dev/null
+	for sym in CONFIG_X86_32=y CONFIG_VFIO_PCI=m; do
+		grep -qx "$sym" "$KOUT32/.config" || die "i386 config: $sym did not stick"
+	done
+}
+
+# Of build_dirs' output, those the i386 config builds
+dirs32() {
+	local d out=""
+	for d in "$@"; do
+		case "$d" in drivers/vfio/* | samples/*) out="$out $d" ;; esac
+	done
+	echo "$out"
 }
 
 gate_checkpatch() {
@@ -69,6 +98,18 @@ gate_bisect() {
 			echo "bisect: $(kgit log -1 --format='%h %s' "$c"): BUILD FAILED"
 			printf '%s\n' "$out" | grep -E 'error|warning' | head -30 | sed 's/^/    /'
 			bad=1
+		fi
+		dirs=$(dirs32 $dirs)
+		if [ -n "$dirs" ]; then
+			config32
+			if out=$(kmake32 W=1 $dirs 2>&1) &&
+				! grep 'warning:' <<<"$out" | grep -E "$(touched_re)" >/dev/null; then
+				echo "bisect: $(kgit log -1 --format='%h' "$c"): builds for i386 ($dirs )"
+			else
+				echo "bisect: $(kgit log -1 --format='%h %s' "$c"): i386 BUILD FAILED"
+				printf '%s\n' "$out" | grep -E 'error|warning' | head -30 | sed 's/^/    /'
+				bad=1
+			fi
 		fi
 		if [ -d "$KSRC/tools/testing/selftests/vfio" ] &&
 			! BUILD_DIR=$BUILD_DIR "$RIG_DIR/selftests.sh" >/dev/null 2>&1; then

@@ -36,9 +36,12 @@ struct vfio_pci_migration;
  * @set_state: optional; the device goes from one VFIO_DEVICE_STATE_V1_*
  *	state to another (old, new): quiesce it, start or stop tracking what
  *	it dirties.  An error leaves the device in the old state and is
- *	returned to userspace.  After a reset userspace asked for, it is
- *	called with @new RUNNING and the device is RUNNING whatever it
- *	returns; for a hot reset with the device set's lock held.
+ *	returned to userspace.  After a reset of the device (any reset that
+ *	goes through the PCI core), it is called with @new RUNNING at the
+ *	next access to the region, or before the access that was running
+ *	when the reset came returns, and the device is RUNNING whatever it
+ *	returns.  It may wait for userspace (vfio_pci_core_trap_bars()):
+ *	no reset and no other device waits for the region's lock.
  * @save: write the device's state, a stream the driver defines, into @buf of
  *	@size bytes; return its length or -errno.  Called when the device
  *	enters the stop-and-copy state (SAVING without RUNNING), after
@@ -136,9 +139,12 @@ struct vfio_pci_dev_irq {
  * @wait: where a trap request waits for userspace
  * @trigger: the eventfd userspace gave, or NULL
  * @pending: BARs changed and not yet acknowledged
- * @status: result of the request in progress, or of the last one
+ * @seq: number of the last request userspace was sent, 0 for none
+ * @status: result of the last trap request
+ * @in_progress: a trap request waits for its acknowledgment
  * @registered: the device has the interrupt (from .open_device to close)
- * @armed: userspace listens: enabled, unmasked and nothing unanswered
+ * @masked: userspace masked the interrupt
+ * @unanswered: a request was sent and neither acknowledged nor unmasked
  * @warned: "not enabled" was logged since open
  */
 struct vfio_pci_remap_bar {
@@ -147,9 +153,12 @@ struct vfio_pci_remap_bar {
 	wait_queue_head_t	wait;
 	struct eventfd_ctx	*trigger;
 	u32			pending;
+	u32			seq;
 	int			status;
+	bool			in_progress;
 	bool			registered;
-	bool			armed;
+	bool			masked;
+	bool			unanswered;
 	bool			warned;
 };
 
@@ -158,8 +167,9 @@ struct vfio_pci_core_device {
 	struct pci_dev		*pdev;
 	void __iomem		*barmap[PCI_STD_NUM_BARS];
 	bool			bar_mmap_supported[PCI_STD_NUM_BARS];
-	/* BARs not mmap-able while trapped; under memory_lock */
+	/* BARs trapped, and being trapped (not mmap-able); under memory_lock */
 	u8			bar_trapped;
+	u8			bar_trapping;
 	/* Flags modified at runtime - dedicated storage unit */
 	bool			virq_disabled;
 	bool			bardirty;
@@ -211,6 +221,8 @@ struct vfio_pci_core_device {
 	const char		*vendor_name;
 	struct vfio_pci_remap_bar	remap;
 	struct vfio_pci_migration	*migration;
+	/* Resets through the PCI core (reset_done) since the device was bound */
+	atomic_t		resets;
 };
 
 enum vfio_pci_io_width {
@@ -237,7 +249,7 @@ int vfio_pci_core_trap_bars_on_open(struct vfio_pci_core_device *vdev,
 int vfio_pci_core_register_migration(struct vfio_pci_core_device *vdev,
 				     const struct vfio_pci_migration_ops *ops,
 				     size_t stream_max);
-u32 vfio_pci_core_migration_state(struct vfio_pci_core_device *vdev);
+bool __vfio_pci_memory_enabled(struct vfio_pci_core_device *vdev);
 u16 vfio_pci_memory_lock_and_enable(struct vfio_pci_core_device *vdev);
 void vfio_pci_memory_unlock_and_restore(struct vfio_pci_core_device *vdev,
 					u16 cmd);

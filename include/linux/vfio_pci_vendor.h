@@ -21,18 +21,22 @@
  * @name: name shown to the administrator and to userspace; use
  *	KBUILD_MODNAME.  At most VFIO_PCI_VENDOR_NAME_MAX - 1 bytes.
  * @owner: module providing the callbacks, set at registration.  vfio-pci
- *	holds a reference on it from a successful @probe until after @remove.
+ *	holds a reference on it from a successful @probe until after @remove,
+ *	when the device is freed.
  * @probe: offered each device vfio-pci binds.  Returns the vendor's
  *	per-device data (NULL is allowed), ERR_PTR(-ENODEV) for a device that
  *	is not the vendor's, or another ERR_PTR() when probing failed; the
  *	failure is logged and the device goes to the next vendor, or binds
  *	as plain vfio-pci.
  *	Called with the device lock held, outside vfio-pci's own locks.
- * @remove: undoes @probe after the device left VFIO; called once for each
- *	successful @probe.
+ *	It must not take another device's lock, such as an SR-IOV VF's PF:
+ *	the PF's lock is held while it enables its VFs, which binds them.
+ * @remove: undoes @probe once the device is freed, from vfio-pci's
+ *	.release; called once for each successful @probe.
  * @device_ops: the vfio_device_ops of the devices this vendor drives.
- *	vfio-pci allocates the device, so .init and .release must be, or call,
- *	vfio_pci_core_init_dev() and vfio_pci_core_release_dev().  .name must
+ *	vfio-pci allocates the device, so .init must be, or call,
+ *	vfio_pci_core_init_dev(), and .release must be vfio_pci_release_dev(),
+ *	which calls @remove and drops the module reference.  .name must
  *	be "vfio-pci": vfio-pci core uses it as the name of the bound driver,
  *	for instance for the driver_override of VFs the device enables.
  * @node: entry on vfio-pci's list of vendors; private to vfio-pci.
@@ -53,6 +57,7 @@ struct vfio_pci_vendor_driver_ops {
 int __vfio_pci_register_vendor_driver(struct vfio_pci_vendor_driver_ops *ops,
 				      struct module *owner);
 void vfio_pci_unregister_vendor_driver(struct vfio_pci_vendor_driver_ops *ops);
+void vfio_pci_release_dev(struct vfio_device *core_vdev);
 
 /**
  * vfio_pci_register_vendor_driver() - offer a vendor driver to vfio-pci
@@ -74,7 +79,7 @@ void vfio_pci_unregister_vendor_driver(struct vfio_pci_vendor_driver_ops *ops);
  * change, the function vfio-pci itself uses:
  *
  *	.init		= vfio_pci_core_init_dev,
- *	.release	= vfio_pci_core_release_dev,
+ *	.release	= vfio_pci_release_dev,		(required)
  *	.open_device	= vfio_pci_open_device,
  *	.close_device	= vfio_pci_core_close_device,
  *	.ioctl		= vfio_pci_core_ioctl,
@@ -101,42 +106,6 @@ static inline struct vfio_pci_core_device *
 vfio_pci_core(struct vfio_device *core_vdev)
 {
 	return container_of(core_vdev, struct vfio_pci_core_device, vdev);
-}
-
-/**
- * vfio_pci_pdev() - the PCI device behind a vfio-pci device
- * @core_vdev: a device bound to vfio-pci
- *
- * Return: the PCI device.
- */
-static inline struct pci_dev *vfio_pci_pdev(struct vfio_device *core_vdev)
-{
-	return vfio_pci_core(core_vdev)->pdev;
-}
-
-/**
- * vfio_pci_irq_type() - the interrupt type userspace has enabled
- * @core_vdev: a device bound to vfio-pci
- *
- * Return: VFIO_PCI_INTX_IRQ_INDEX, _MSI_ or _MSIX_IRQ_INDEX, or
- * VFIO_PCI_NUM_IRQS when none is enabled.  Stable only under the
- * device's interrupt lock; otherwise a snapshot.
- */
-static inline int vfio_pci_irq_type(struct vfio_device *core_vdev)
-{
-	return READ_ONCE(vfio_pci_core(core_vdev)->irq_type);
-}
-
-/**
- * vfio_pci_num_regions() - the number of regions VFIO_DEVICE_GET_INFO reports
- * @core_vdev: a device bound to vfio-pci
- *
- * Return: VFIO_PCI_NUM_REGIONS plus the device-specific regions registered
- * with vfio_pci_core_register_dev_region() since the device was opened.
- */
-static inline unsigned int vfio_pci_num_regions(struct vfio_device *core_vdev)
-{
-	return VFIO_PCI_NUM_REGIONS + vfio_pci_core(core_vdev)->num_regions;
 }
 
 /**

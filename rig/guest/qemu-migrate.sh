@@ -6,7 +6,11 @@
 #   1. migration: set state on edu #1, migrate over a unix socket, and
 #      find the same state on edu #2 once the destination has loaded it;
 #      the sample traps BAR0 from open (trap_bar0=1), since QEMU 7.2 does
-#      not know the REMAP_BAR_REGION interrupt, so its DMA is tracked
+#      not know the REMAP_BAR_REGION interrupt, so the guest's DMA
+#      commands go through the sample's write path; QEMU 7.2 tracks dirty
+#      pages with type1 alone, which counts all guest RAM dirty at every
+#      pass (the sample pins nothing), hence qmp-migrate.py's raised
+#      downtime limit: with QEMU's default of 300 ms this does not converge
 #   2. corrupt_stream: save to a file, corrupt the edu stream in it, and
 #      see the destination fail to load while edu #2 keeps its state and
 #      still answers

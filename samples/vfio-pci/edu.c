@@ -14,8 +14,8 @@
  * device and vfio-pci then drives it with edu_device_ops.  Every op is
  * vfio-pci's default except .open_device, which also checks through the
  * kernel's mapping of BAR0 that the device answers as an edu and adds the
- * sample's interrupt and region, .close_device, .write, which watches DMA
- * commands, and .dma_unmap.
+ * sample's interrupt and region, .close_device, and .write, which watches
+ * DMA commands.
  *
  * The fail_probe parameter makes probe fail, to test that vfio-pci falls
  * back to driving the device alone.
@@ -39,29 +39,42 @@
  * struct edu_stream below.
  *
  * Dirty pages: the device writes guest memory only when told to, with a
- * BAR0 write of the DMA command.  While BAR0 is trapped, the sample sees
- * that write and reports the destination pages dirty by pinning and
- * unpinning them (type1 counts pinned pages as dirty while it tracks).
- * The device writes them about 100 ms later, so a bitmap read in between
- * may copy them before the write: the sample reports the last transfer's
- * pages again at the next command and when the device stops, after
- * waiting for a transfer in flight, so that the final copy has them.
- * BAR0 is trapped while the device is saved and running, through the
- * REMAP_BAR_REGION interrupt, or from open with trap_bar0=1 for userspace
- * that does not know that interrupt (QEMU 7.2).  What is tracked: DMA
- * from the device to memory, started while BAR0 is trapped.  What is not:
- * nothing else writes memory, but once the sample has pinned a page, type1
- * reports only pinned pages of this device's container as dirty; so if
- * BAR0 cannot be trapped for a later pre-copy, the sample refuses it
- * rather than let DMA go unreported.
+ * BAR0 write of the DMA command.  While BAR0 is trapped, every write to the
+ * DMA registers (0x80-0x9f) goes through the sample: it copies the value
+ * once, writes it itself in the pieces vfio-pci would use, and before a
+ * piece that holds a command towards memory, logs the pages the device
+ * will write, from the destination and count the device holds then.  The
+ * DMA registers are written only under the sample's lock, so nothing can
+ * change them between the check and the command.  The device writes the
+ * pages about 100 ms later, so a log read in between may come too early:
+ * the sample logs the last transfer's pages again at the next command and
+ * when the device stops, after waiting for a transfer in flight, so that
+ * the final read has them.  BAR0 is trapped while the device is saved and
+ * running, through the REMAP_BAR_REGION interrupt, or from open with
+ * trap_bar0=1 for userspace that does not know that interrupt.
+ *
+ * The sample pins no page: vfio_pin_pages() on a physical device would
+ * have to honour type1's unmap contract (and cannot with iommufd).  With
+ * type1 dirty tracking (QEMU 7.2's v1 migration), type1 therefore counts
+ * every mapped page dirty at every pass, which is correct but converges
+ * only when the downtime limit allows copying all of guest RAM at once.
+ * The log is for device dirty logging; for tests it can be read, and
+ * emptied, through debugfs (not an ABI):
+ *
+ *   /sys/kernel/debug/vfio_pci_edu/<device>/dma_log
+ *
+ * one line "<first page IOVA> <pages>" for each transfer, or "overflow"
+ * when more than EDU_LOG_MAX transfers came between two reads (then every
+ * page must be taken as dirty).  Read it with one read() of 4 KiB.
  */
 
 #include <linux/debugfs.h>
 #include <linux/delay.h>
-#include <linux/iommu.h>
+#include <linux/io-64-nonatomic-lo-hi.h>
 #include <linux/module.h>
 #include <linux/pci.h>
 #include <linux/slab.h>
+#include <linux/unaligned.h>
 #include <linux/vfio.h>
 #include <linux/vfio_pci_core.h>
 #include <linux/vfio_pci_vendor.h>
@@ -85,6 +98,8 @@
 #define EDU_DMA_RUN		0x1
 #define EDU_DMA_TO_RAM		0x2
 #define EDU_DMA_MAX		4096	/* the device's buffer */
+#define EDU_REG_DMA_END		0xa0	/* end of the DMA registers */
+#define EDU_LOG_MAX		64	/* transfers logged between two reads */
 
 /*
  * The migration stream: one struct edu_stream, little endian.
@@ -129,7 +144,7 @@ MODULE_PARM_DESC(fail_probe, "Refuse every edu device with -EIO (for testing vfi
 
 static bool trap_bar0;
 module_param(trap_bar0, bool, 0644);
-MODULE_PARM_DESC(trap_bar0, "Trap BAR0 from open, to track DMA for userspace without the REMAP_BAR_REGION interrupt (read at open)");
+MODULE_PARM_DESC(trap_bar0, "Trap BAR0 from open, to log DMA for userspace without the REMAP_BAR_REGION interrupt (read at open)");
 
 static struct dentry *edu_debugfs_root;
 
@@ -141,12 +156,13 @@ static struct dentry *edu_debugfs_root;
  * @id: its identification register, read at open
  * @trap_always: BAR0 trapped from open (trap_bar0 then)
  * @trapped_to_save: BAR0 trapped by the sample for pre-copy
- * @pinned: the sample has reported a page dirty since it was bound, so
- *	type1 reports only such pages for the container while the group
- *	stays in it; never cleared, to be safe
- * @dma_lock: protects @last_iova and @last_npage
+ * @dma_lock: serialises writes to the DMA registers while BAR0 is
+ *	trapped, and protects the fields below
  * @last_iova: first page of the last transfer to memory
  * @last_npage: how many pages from there, 0 for none
+ * @log: transfers to memory since the log was last read
+ * @log_len: entries in @log
+ * @log_overflow: more transfers came than @log holds
  */
 struct edu_device {
 	struct pci_dev			*pdev;
@@ -155,40 +171,36 @@ struct edu_device {
 	u32				id;
 	bool				trap_always;
 	bool				trapped_to_save;
-	bool				pinned;
 	struct mutex			dma_lock;	/* see above */
 	u64				last_iova;
-	int				last_npage;
+	unsigned int			last_npage;
+	struct {
+		u64			iova;
+		unsigned int		npage;
+	}				log[EDU_LOG_MAX];
+	unsigned int			log_len;
+	bool				log_overflow;
 };
 
-/*
- * Report @npage pages from @first dirty: pin and unpin them.  No pin is
- * kept, so .dma_unmap has nothing to give back.  Return: 0 or -errno.
- */
-static int edu_dma_report(struct edu_device *edu, u64 first, int npage)
-{
-	struct page *pages[2];
-	int ret;
-
-	ret = vfio_pin_pages(&edu->vdev->vdev, first, npage,
-			     IOMMU_READ | IOMMU_WRITE, pages);
-	if (ret > 0)
-		vfio_unpin_pages(&edu->vdev->vdev, first, ret);
-	if (ret != npage)
-		return ret < 0 ? ret : -EFAULT;
-
-	edu->pinned = true;
-	return 0;
-}
-
-/* Report the last transfer's pages again; dma_lock held. */
-static void edu_dma_report_last(struct edu_device *edu)
+/* Log @npage pages from @first as written by the device; dma_lock held. */
+static void edu_dma_log(struct edu_device *edu, u64 first, unsigned int npage)
 {
 	lockdep_assert_held(&edu->dma_lock);
 
-	/* Its IOVA may be unmapped by now: then there is nothing to report. */
+	if (edu->log_len == EDU_LOG_MAX) {
+		edu->log_overflow = true;
+		return;
+	}
+	edu->log[edu->log_len].iova = first;
+	edu->log[edu->log_len].npage = npage;
+	edu->log_len++;
+}
+
+/* Log the last transfer's pages again; dma_lock held. */
+static void edu_dma_log_last(struct edu_device *edu)
+{
 	if (edu->last_npage)
-		edu_dma_report(edu, edu->last_iova, edu->last_npage);
+		edu_dma_log(edu, edu->last_iova, edu->last_npage);
 }
 
 /* Wait up to a second for the device's DMA transfer to end. */
@@ -250,6 +262,47 @@ static const struct file_operations edu_bar0_trapped_fops = {
 	.open	= simple_open,
 	.read	= edu_bar0_trapped_read,
 	.write	= edu_bar0_trapped_write,
+	.llseek	= default_llseek,
+};
+
+#define EDU_LOG_LINE	32	/* "0x", 16 digits, a space, 10 digits, newline */
+
+static ssize_t edu_dma_log_read(struct file *file, char __user *buf,
+				size_t count, loff_t *ppos)
+{
+	struct edu_device *edu = file->private_data;
+	size_t size = (EDU_LOG_MAX + 1) * EDU_LOG_LINE, len = 0;
+	unsigned int i;
+	ssize_t ret;
+	char *text;
+
+	/* One read takes the whole log and empties it. */
+	if (*ppos)
+		return 0;
+
+	text = kmalloc(size, GFP_KERNEL);
+	if (!text)
+		return -ENOMEM;
+
+	mutex_lock(&edu->dma_lock);
+	for (i = 0; i < edu->log_len; i++)
+		len += scnprintf(text + len, size - len, "%#llx %u\n",
+				 edu->log[i].iova, edu->log[i].npage);
+	if (edu->log_overflow)
+		len += scnprintf(text + len, size - len, "overflow\n");
+	edu->log_len = 0;
+	edu->log_overflow = false;
+	mutex_unlock(&edu->dma_lock);
+
+	ret = simple_read_from_buffer(buf, count, ppos, text, len);
+	kfree(text);
+	return ret;
+}
+
+static const struct file_operations edu_dma_log_fops = {
+	.owner	= THIS_MODULE,
+	.open	= simple_open,
+	.read	= edu_dma_log_read,
 	.llseek	= default_llseek,
 };
 
@@ -372,7 +425,7 @@ static int edu_set_state(struct vfio_pci_core_device *vdev, u32 old, u32 new)
 	int ret;
 
 	/*
-	 * Stopped: a transfer in flight must land, and be reported again,
+	 * Stopped: a transfer in flight must land, and be logged again,
 	 * before memory is copied for the last time.
 	 */
 	if ((old & VFIO_DEVICE_STATE_V1_RUNNING) &&
@@ -383,7 +436,7 @@ static int edu_set_state(struct vfio_pci_core_device *vdev, u32 old, u32 new)
 			return ret;
 		}
 		mutex_lock(&edu->dma_lock);
-		edu_dma_report_last(edu);
+		edu_dma_log_last(edu);
 		mutex_unlock(&edu->dma_lock);
 	}
 
@@ -392,13 +445,8 @@ static int edu_set_state(struct vfio_pci_core_device *vdev, u32 old, u32 new)
 
 	if (new == precopy && !edu->trapped_to_save) {
 		ret = vfio_pci_core_trap_bars(vdev, BIT(0));
-		if (ret && edu->pinned) {
-			pci_err(edu->pdev, "cannot trap BAR0 (%d), and only reported pages count as dirty now: refusing pre-copy\n",
-				ret);
-			return -EBUSY;
-		}
 		if (ret)
-			dev_info_once(&edu->pdev->dev, "BAR0 not trapped (%d): DMA is not tracked, every mapped page counts as dirty\n",
+			dev_info_once(&edu->pdev->dev, "BAR0 not trapped (%d): DMA is not logged\n",
 				      ret);
 		edu->trapped_to_save = !ret;
 	} else if (new != precopy && edu->trapped_to_save) {
@@ -414,45 +462,121 @@ static const struct vfio_pci_migration_ops edu_migration_ops = {
 	.load		= edu_load,
 };
 
-/* A DMA to memory is about to start: report its pages dirty. */
-static void edu_dma_dirty(struct edu_device *edu)
+/*
+ * A piece of a write holds a DMA command towards memory: log the pages the
+ * device will write, from the registers as they are now.  dma_lock is held,
+ * so no write to them can come between this and the command.
+ */
+static void edu_dma_dirty(struct edu_device *edu, void __iomem *bar0)
 {
-	void __iomem *bar0 = vfio_pci_get_barmap(&edu->vdev->vdev, 0);
+	struct vfio_pci_core_device *vdev = edu->vdev;
 	u64 dst, count, first;
-	int npage, ret;
 	bool running;
-	u16 cmd;
 
-	if (IS_ERR(bar0))
+	lockdep_assert_held(&edu->dma_lock);
+
+	down_read(&vdev->memory_lock);
+	if (!__vfio_pci_memory_enabled(vdev)) {
+		/* The command cannot reach the device either. */
+		up_read(&vdev->memory_lock);
 		return;
-
-	mutex_lock(&edu->dma_lock);
-	cmd = vfio_pci_memory_lock_and_enable(edu->vdev);
+	}
 	dst = readq(bar0 + EDU_REG_DMA_DST);
 	count = readq(bar0 + EDU_REG_DMA_COUNT);
 	running = ioread32(bar0 + EDU_REG_DMA_CMD) & EDU_DMA_RUN;
-	vfio_pci_memory_unlock_and_restore(edu->vdev, cmd);
+	up_read(&vdev->memory_lock);
 
 	/*
 	 * The device ignores a command while a transfer runs, and refuses
 	 * other transfers itself.
 	 */
 	if (running || !count || count > EDU_DMA_MAX || dst + count < dst)
-		goto out;
+		return;
 
-	/* The last transfer has landed: report its pages once more. */
-	edu_dma_report_last(edu);
+	/* The last transfer has landed: log its pages once more. */
+	edu_dma_log_last(edu);
 
 	first = ALIGN_DOWN(dst, PAGE_SIZE);
-	npage = (ALIGN(dst + count, PAGE_SIZE) - first) >> PAGE_SHIFT;
-	ret = edu_dma_report(edu, first, npage);
-	if (ret)
-		dev_warn_ratelimited(&edu->pdev->dev, "DMA to %#llx+%#llx not reported dirty: %d\n",
-				     dst, count, ret);
 	edu->last_iova = first;
-	edu->last_npage = ret ? 0 : npage;
+	edu->last_npage = (ALIGN(dst + count, PAGE_SIZE) - first) >> PAGE_SHIFT;
+	edu_dma_log(edu, first, edu->last_npage);
+}
+
+/* The piece vfio-pci would access at @off: the largest aligned one. */
+static size_t edu_io_piece(loff_t off, size_t count)
+{
+	if (count >= 8 && !(off % 8))
+		return 8;
+	if (count >= 4 && !(off % 4))
+		return 4;
+	if (count >= 2 && !(off % 2))
+		return 2;
+	return 1;
+}
+
+static int edu_write_piece(struct vfio_pci_core_device *vdev,
+			   void __iomem *io, const u8 *p, size_t n)
+{
+	int ret = 0;
+
+	down_read(&vdev->memory_lock);
+	if (!__vfio_pci_memory_enabled(vdev)) {
+		ret = -EIO;
+		goto out;
+	}
+	switch (n) {
+	case 8:
+		writeq(get_unaligned_le64(p), io);
+		break;
+	case 4:
+		iowrite32(get_unaligned_le32(p), io);
+		break;
+	case 2:
+		iowrite16(get_unaligned_le16(p), io);
+		break;
+	default:
+		iowrite8(*p, io);
+	}
 out:
+	up_read(&vdev->memory_lock);
+	return ret;
+}
+
+/*
+ * A write to the DMA registers while BAR0 is trapped: copied from
+ * userspace once, checked and written from that copy, piece by piece in
+ * the order vfio-pci would write them, under dma_lock.
+ */
+static ssize_t edu_dma_regs_write(struct edu_device *edu,
+				  const char __user *ubuf, size_t count,
+				  loff_t off)
+{
+	void __iomem *bar0 = vfio_pci_get_barmap(&edu->vdev->vdev, 0);
+	u8 buf[EDU_REG_DMA_END - EDU_REG_DMA_SRC];
+	size_t done, n;
+	int ret = 0;
+
+	if (IS_ERR(bar0))
+		return PTR_ERR(bar0);
+	if (copy_from_user(buf, ubuf, count))
+		return -EFAULT;
+
+	mutex_lock(&edu->dma_lock);
+	for (done = 0; done < count && !ret; done += n) {
+		loff_t at = off + done;
+		const u8 *p = buf + done;
+
+		n = edu_io_piece(at, count - done);
+		/* The command's low byte holds RUN and the direction. */
+		if (at <= EDU_REG_DMA_CMD && at + n > EDU_REG_DMA_CMD &&
+		    (p[EDU_REG_DMA_CMD - at] & (EDU_DMA_RUN | EDU_DMA_TO_RAM)) ==
+		    (EDU_DMA_RUN | EDU_DMA_TO_RAM))
+			edu_dma_dirty(edu, bar0);
+		ret = edu_write_piece(edu->vdev, bar0 + at, p, n);
+	}
 	mutex_unlock(&edu->dma_lock);
+
+	return ret ? ret : count;
 }
 
 static ssize_t edu_write(struct vfio_device *core_vdev, const char __user *buf,
@@ -461,28 +585,25 @@ static ssize_t edu_write(struct vfio_device *core_vdev, const char __user *buf,
 	struct edu_device *edu = vfio_pci_vendor_data(core_vdev);
 	unsigned int index = VFIO_PCI_OFFSET_TO_INDEX(*ppos);
 	loff_t off = *ppos & VFIO_PCI_OFFSET_MASK;
-	__le64 val = 0;
+	ssize_t ret;
 
-	if (index == VFIO_PCI_BAR0_REGION_INDEX && off == EDU_REG_DMA_CMD &&
-	    (count == 4 || count == 8) &&
-	    (READ_ONCE(edu->vdev->bar_trapped) & BIT(0))) {
-		if (copy_from_user(&val, buf, count))
-			return -EFAULT;
-		if ((le64_to_cpu(val) & (EDU_DMA_RUN | EDU_DMA_TO_RAM)) ==
-		    (EDU_DMA_RUN | EDU_DMA_TO_RAM))
-			edu_dma_dirty(edu);
+	if (index != VFIO_PCI_BAR0_REGION_INDEX || off >= EDU_REG_DMA_END ||
+	    off + count <= EDU_REG_DMA_SRC ||
+	    !(READ_ONCE(edu->vdev->bar_trapped) & BIT(0)))
+		return vfio_pci_core_write(core_vdev, buf, count, ppos);
+
+	/* Whatever touches the DMA registers goes through the sample. */
+	if (off < EDU_REG_DMA_SRC || off + count > EDU_REG_DMA_END) {
+		dev_warn_ratelimited(&edu->pdev->dev, "a write to BAR0 %#llx+%#zx crosses the DMA registers (%#x-%#x): write them alone\n",
+				     off, count, EDU_REG_DMA_SRC,
+				     EDU_REG_DMA_END - 1);
+		return -EINVAL;
 	}
 
-	return vfio_pci_core_write(core_vdev, buf, count, ppos);
-}
-
-/*
- * The sample keeps no pin, so there is nothing to give back; it must not
- * take dma_lock here either, since type1 calls this with its device list
- * locked and edu_dma_report() takes type1's lock under dma_lock.
- */
-static void edu_dma_unmap(struct vfio_device *core_vdev, u64 iova, u64 length)
-{
+	ret = edu_dma_regs_write(edu, buf, count, off);
+	if (ret > 0)
+		*ppos += ret;
+	return ret;
 }
 
 static int edu_open_device(struct vfio_device *core_vdev)
@@ -533,6 +654,8 @@ static int edu_open_device(struct vfio_device *core_vdev)
 	edu->debugfs = debugfs_create_dir(pci_name(edu->pdev), edu_debugfs_root);
 	debugfs_create_file("bar0_trapped", 0600, edu->debugfs, edu,
 			    &edu_bar0_trapped_fops);
+	debugfs_create_file("dma_log", 0400, edu->debugfs, edu,
+			    &edu_dma_log_fops);
 
 	return 0;
 }
@@ -543,6 +666,8 @@ static void edu_close_device(struct vfio_device *core_vdev)
 
 	mutex_lock(&edu->dma_lock);
 	edu->last_npage = 0;
+	edu->log_len = 0;
+	edu->log_overflow = false;
 	mutex_unlock(&edu->dma_lock);
 
 	/* Ends a trap request still waiting, before debugfs waits for it. */
@@ -554,7 +679,7 @@ static void edu_close_device(struct vfio_device *core_vdev)
 static const struct vfio_device_ops edu_device_ops = {
 	.name		= "vfio-pci",	/* required of vendor ops */
 	.init		= vfio_pci_core_init_dev,
-	.release	= vfio_pci_core_release_dev,
+	.release	= vfio_pci_release_dev,	/* required of vendor ops */
 	.open_device	= edu_open_device,
 	.close_device	= edu_close_device,
 	.ioctl		= vfio_pci_core_ioctl,
@@ -568,7 +693,6 @@ static const struct vfio_device_ops edu_device_ops = {
 	.unbind_iommufd	= vfio_iommufd_physical_unbind,
 	.attach_ioas	= vfio_iommufd_physical_attach_ioas,
 	.detach_ioas	= vfio_iommufd_physical_detach_ioas,
-	.dma_unmap	= edu_dma_unmap,
 };
 
 static void *edu_probe(struct pci_dev *pdev)

@@ -146,7 +146,7 @@ EXPORT_SYMBOL_GPL(vfio_pci_open_device);
 static const struct vfio_device_ops vfio_pci_ops = {
 	.name		= "vfio-pci",
 	.init		= vfio_pci_core_init_dev,
-	.release	= vfio_pci_core_release_dev,
+	.release	= vfio_pci_release_dev,
 	.open_device	= vfio_pci_open_device,
 	.close_device	= vfio_pci_core_close_device,
 	.ioctl		= vfio_pci_core_ioctl,
@@ -161,6 +161,25 @@ static const struct vfio_device_ops vfio_pci_ops = {
 	.attach_ioas	= vfio_iommufd_physical_attach_ioas,
 	.detach_ioas	= vfio_iommufd_physical_detach_ioas,
 };
+
+/**
+ * vfio_pci_release_dev() - vfio-pci's .release, required of vendors
+ * @core_vdev: a device bound to vfio-pci, its last reference gone
+ *
+ * Releases what vfio_pci_core_init_dev() set up, then calls the vendor's
+ * remove callback and drops the reference on the vendor module.  Only here
+ * is nothing left that could call the vendor's ops, however late the last
+ * reference to the device goes (a cdev's, say).
+ */
+void vfio_pci_release_dev(struct vfio_device *core_vdev)
+{
+	struct vfio_pci_device *vpdev =
+		container_of(core_vdev, struct vfio_pci_device, core.vdev);
+
+	vfio_pci_core_release_dev(core_vdev);
+	vfio_pci_vendor_release(vpdev->vendor, vpdev->vendor_data);
+}
+EXPORT_SYMBOL_GPL(vfio_pci_release_dev);
 
 static int vfio_pci_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 {
@@ -201,21 +220,18 @@ static int vfio_pci_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 	return 0;
 
 out_put_vdev:
+	/* vfio_pci_release_dev() releases the vendor */
 	vfio_put_device(&vpdev->core.vdev);
-	vfio_pci_vendor_release(vendor, vendor_data);
 	return ret;
 }
 
 static void vfio_pci_remove(struct pci_dev *pdev)
 {
-	struct vfio_pci_device *vpdev = container_of(dev_get_drvdata(&pdev->dev),
-						     struct vfio_pci_device, core);
-	const struct vfio_pci_vendor_driver_ops *vendor = vpdev->vendor;
-	void *vendor_data = vpdev->vendor_data;
+	struct vfio_pci_core_device *vdev = dev_get_drvdata(&pdev->dev);
 
-	vfio_pci_core_unregister_device(&vpdev->core);
-	vfio_put_device(&vpdev->core.vdev);
-	vfio_pci_vendor_release(vendor, vendor_data);
+	vfio_pci_core_unregister_device(vdev);
+	/* The vendor goes when the device is freed: vfio_pci_release_dev() */
+	vfio_put_device(&vdev->vdev);
 }
 
 static int vfio_pci_sriov_configure(struct pci_dev *pdev, int nr_virtfn)

@@ -416,6 +416,7 @@ bool __vfio_pci_memory_enabled(struct vfio_pci_core_device *vdev)
 	return pdev->current_state < PCI_D3hot &&
 	       (pdev->no_command_memory || (cmd & PCI_COMMAND_MEMORY));
 }
+EXPORT_SYMBOL_GPL(__vfio_pci_memory_enabled);
 
 /*
  * Restore the *real* BARs after we detect a FLR or backdoor reset.
@@ -900,10 +901,8 @@ static int vfio_exp_config_write(struct vfio_pci_core_device *vdev, int pos,
 
 		if (!ret && (cap & PCI_EXP_DEVCAP_FLR)) {
 			vfio_pci_zap_and_down_write_memory_lock(vdev);
-			ret = pci_try_reset_function(vdev->pdev);
+			pci_try_reset_function(vdev->pdev);
 			up_write(&vdev->memory_lock);
-			if (!ret)
-				vfio_pci_migration_reset(vdev);
 		}
 	}
 
@@ -984,10 +983,8 @@ static int vfio_af_config_write(struct vfio_pci_core_device *vdev, int pos,
 
 		if (!ret && (cap & PCI_AF_CAP_FLR) && (cap & PCI_AF_CAP_TP)) {
 			vfio_pci_zap_and_down_write_memory_lock(vdev);
-			ret = pci_try_reset_function(vdev->pdev);
+			pci_try_reset_function(vdev->pdev);
 			up_write(&vdev->memory_lock);
-			if (!ret)
-				vfio_pci_migration_reset(vdev);
 		}
 	}
 

@@ -518,6 +518,7 @@ int vfio_pci_core_enable(struct vfio_pci_core_device *vdev)
 
 	/* Every open starts with all BARs as mmap-able as they can be */
 	vdev->bar_trapped = 0;
+	vdev->bar_trapping = 0;
 
 	ret = pci_enable_device(pdev);
 	if (ret)
@@ -1170,7 +1171,8 @@ static int vfio_pci_ioctl_get_region_info(struct vfio_pci_core_device *vdev,
 		info.flags = VFIO_REGION_INFO_FLAG_READ |
 			     VFIO_REGION_INFO_FLAG_WRITE;
 		if (vdev->bar_mmap_supported[info.index] &&
-		    !(READ_ONCE(vdev->bar_trapped) & BIT(info.index))) {
+		    !((READ_ONCE(vdev->bar_trapped) |
+		       READ_ONCE(vdev->bar_trapping)) & BIT(info.index))) {
 			info.flags |= VFIO_REGION_INFO_FLAG_MMAP;
 			if (info.index == vdev->msix_bar) {
 				ret = msix_mmappable_cap(vdev, &caps);
@@ -1450,9 +1452,6 @@ static int vfio_pci_ioctl_reset(struct vfio_pci_core_device *vdev,
 
 	ret = pci_try_reset_function(vdev->pdev);
 	up_write(&vdev->memory_lock);
-
-	if (!ret)
-		vfio_pci_migration_reset(vdev);
 
 	return ret;
 }
@@ -1738,6 +1737,11 @@ int vfio_pci_core_ioctl_feature(struct vfio_device *device, u32 flags,
 		return vfio_pci_core_pm_exit(device, flags, arg, argsz);
 	case VFIO_DEVICE_FEATURE_PCI_VF_TOKEN:
 		return vfio_pci_core_feature_token(device, flags, arg, argsz);
+	case VFIO_DEVICE_FEATURE_REMAP_BAR_ACK:
+		return vfio_pci_feature_remap_ack(container_of(device,
+							       struct vfio_pci_core_device,
+							       vdev),
+						  flags, arg, argsz);
 	default:
 		return -ENOTTY;
 	}
@@ -1967,7 +1971,8 @@ int vfio_pci_core_mmap(struct vfio_device *core_vdev, struct vm_area_struct *vma
 	if (index >= VFIO_PCI_ROM_REGION_INDEX)
 		return -EINVAL;
 	if (!vdev->bar_mmap_supported[index] ||
-	    (READ_ONCE(vdev->bar_trapped) & BIT(index)))
+	    ((READ_ONCE(vdev->bar_trapped) | READ_ONCE(vdev->bar_trapping)) &
+	     BIT(index)))
 		return -EINVAL;
 
 	phys_len = PAGE_ALIGN(pci_resource_len(pdev, index));
@@ -2541,8 +2546,25 @@ out_unlock:
 }
 EXPORT_SYMBOL_GPL(vfio_pci_core_sriov_configure);
 
+/*
+ * Every reset that goes through the PCI core ends here: VFIO_DEVICE_RESET,
+ * a hot reset, FLR through config space, a write to sysfs "reset", an AER
+ * bus reset.  The device state is gone, so is any migration of it; the
+ * migration helper finds out at its next access (never waiting here: the
+ * device's memory_lock may be held, and a set_state may wait for
+ * userspace).
+ */
+static void vfio_pci_core_aer_reset_done(struct pci_dev *pdev)
+{
+	struct vfio_pci_core_device *vdev = dev_get_drvdata(&pdev->dev);
+
+	if (vdev)
+		atomic_inc(&vdev->resets);
+}
+
 const struct pci_error_handlers vfio_pci_core_err_handlers = {
 	.error_detected = vfio_pci_core_aer_err_detected,
+	.reset_done = vfio_pci_core_aer_reset_done,
 };
 EXPORT_SYMBOL_GPL(vfio_pci_core_err_handlers);
 
@@ -2731,13 +2753,6 @@ err_undo:
 
 	list_for_each_entry(vdev, &dev_set->device_list, vdev.dev_set_list)
 		pm_runtime_put(&vdev->pdev->dev);
-
-	/* The bus reset ended whatever migration the devices were in. */
-	if (!ret) {
-		list_for_each_entry(vdev, &dev_set->device_list,
-				    vdev.dev_set_list)
-			vfio_pci_migration_reset(vdev);
-	}
 
 err_unlock:
 	mutex_unlock(&dev_set->lock);

@@ -35,8 +35,6 @@
 
 #include "vfio_pci_priv.h"
 
-#define MIG_STATE_MASK		VFIO_DEVICE_STATE_MASK
-#define MIG_STOP_COPY		VFIO_DEVICE_STATE_V1_SAVING
 #define MIG_DATA_OFFSET		PAGE_SIZE
 #define MIG_DATA_MAX		SZ_64K
 #define MIG_STREAM_MAX		SZ_1M
@@ -48,7 +46,8 @@
  * struct vfio_pci_migration - a device's v1 migration region
  * @vdev: the device
  * @ops: the driver's callbacks
- * @lock: serialises every access to the region, and reset
+ * @lock: serialises every access to the region; never taken by a reset
+ * @resets_seen: the device's reset count when @lock was last taken
  * @state: VFIO_DEVICE_STATE_V1_*, as userspace last set it
  * @data: the data section, vmalloc_user() so that it can be mmapped
  * @data_cap: its size
@@ -63,6 +62,7 @@ struct vfio_pci_migration {
 	struct vfio_pci_core_device		*vdev;
 	const struct vfio_pci_migration_ops	*ops;
 	struct mutex				lock;	/* see above */
+	int					resets_seen;
 	u32					state;
 	void					*data;
 	size_t					data_cap;
@@ -103,13 +103,35 @@ static int mig_save(struct vfio_pci_migration *mig)
 	return 0;
 }
 
+/*
+ * The device was reset (any reset through the PCI core) since the lock was
+ * last taken: it runs again with no migration state.  Called with the
+ * lock held, so a driver's set_state never runs twice at once.
+ */
+static void mig_after_reset(struct vfio_pci_migration *mig)
+{
+	int resets = atomic_read(&mig->vdev->resets);
+	u32 old = mig->state;
+
+	lockdep_assert_held(&mig->lock);
+
+	if (resets == mig->resets_seen)
+		return;
+	mig->resets_seen = resets;
+
+	mig_drop_stream(mig);
+	mig->state = VFIO_DEVICE_STATE_V1_RUNNING;
+	if (old != mig->state && mig->ops->set_state)
+		mig->ops->set_state(mig->vdev, old, mig->state);
+}
+
 static int mig_set_state(struct vfio_pci_migration *mig, u32 new)
 {
 	void *resume = NULL;
 	u32 old = mig->state;
 	int ret;
 
-	if ((new & ~MIG_STATE_MASK) || !VFIO_DEVICE_STATE_VALID(new) ||
+	if ((new & ~VFIO_DEVICE_STATE_MASK) || !VFIO_DEVICE_STATE_VALID(new) ||
 	    VFIO_DEVICE_STATE_IS_ERROR(new))
 		return -EINVAL;
 	if (new == old)
@@ -139,7 +161,7 @@ static int mig_set_state(struct vfio_pci_migration *mig, u32 new)
 		}
 	}
 
-	if (new == MIG_STOP_COPY) {
+	if (new == VFIO_DEVICE_STATE_V1_SAVING) {
 		ret = mig_save(mig);
 		if (ret) {
 			pci_err(mig->vdev->pdev, "migration: saving the device state failed: %d\n",
@@ -313,12 +335,16 @@ static ssize_t vfio_pci_migration_rw(struct vfio_pci_core_device *vdev,
 	if (!count || pos >= region->size || count > region->size - pos)
 		return -EINVAL;
 
-	mutex_lock(&mig->lock);
+	if (mutex_lock_killable(&mig->lock))
+		return -EINTR;
+	mig_after_reset(mig);
 	if (pos < MIG_DATA_OFFSET)
 		ret = mig_rw_info(mig, buf, count, pos, iswrite);
 	else
 		ret = mig_rw_data(mig, buf, count, pos - MIG_DATA_OFFSET,
 				  iswrite);
+	/* A reset while the driver waited for userspace ends it now. */
+	mig_after_reset(mig);
 	mutex_unlock(&mig->lock);
 
 	return ret;
@@ -389,9 +415,10 @@ static const struct vfio_pci_regops vfio_pci_migration_regops = {
  *	up to 1 MiB
  *
  * The device starts RUNNING.  The region is released, with any migration
- * state, when the device is closed; a reset userspace asks for
- * (VFIO_DEVICE_RESET, a hot reset, FLR through config space) also drops the
- * migration state and makes the device RUNNING.
+ * state, when the device is closed; any reset of the device (through the
+ * PCI core's reset_done: VFIO_DEVICE_RESET, a hot reset, FLR through
+ * config space, sysfs, AER) also drops the migration state and makes the
+ * device RUNNING, as the next access to the region finds.
  *
  * Return: 0, -EINVAL for bad arguments, -EBUSY if the device already has
  * the region, or -ENOMEM.
@@ -417,6 +444,7 @@ int vfio_pci_core_register_migration(struct vfio_pci_core_device *vdev,
 	mig->ops = ops;
 	mig->state = VFIO_DEVICE_STATE_V1_RUNNING;
 	mig->stream_max = stream_max;
+	mig->resets_seen = atomic_read(&vdev->resets);
 	mig->data_cap = PAGE_ALIGN(min_t(size_t, stream_max, MIG_DATA_MAX));
 	mutex_init(&mig->lock);
 
@@ -444,42 +472,3 @@ err:
 	return ret;
 }
 EXPORT_SYMBOL_GPL(vfio_pci_core_register_migration);
-
-/**
- * vfio_pci_core_migration_state() - the device's v1 migration state
- * @vdev: the device
- *
- * For a driver's own paths, such as a trapped BAR write that must know
- * whether the device is being saved.  The state can change right after.
- *
- * Return: VFIO_DEVICE_STATE_V1_*; RUNNING for a device without the region.
- */
-u32 vfio_pci_core_migration_state(struct vfio_pci_core_device *vdev)
-{
-	struct vfio_pci_migration *mig = vdev->migration;
-
-	return mig ? READ_ONCE(mig->state) : VFIO_DEVICE_STATE_V1_RUNNING;
-}
-EXPORT_SYMBOL_GPL(vfio_pci_core_migration_state);
-
-/*
- * After a reset userspace asked for (VFIO_DEVICE_RESET, a hot reset of the
- * bus, FLR through config space): the device runs again with no migration
- * state.  Not under memory_lock: the driver's set_state may need it.
- */
-void vfio_pci_migration_reset(struct vfio_pci_core_device *vdev)
-{
-	struct vfio_pci_migration *mig = vdev->migration;
-	u32 old;
-
-	if (!mig)
-		return;
-
-	mutex_lock(&mig->lock);
-	old = mig->state;
-	mig_drop_stream(mig);
-	mig->state = VFIO_DEVICE_STATE_V1_RUNNING;
-	if (old != mig->state && mig->ops->set_state)
-		mig->ops->set_state(vdev, old, mig->state);
-	mutex_unlock(&mig->lock);
-}

@@ -23,10 +23,10 @@ struct vfio_pci_ioeventfd {
 	bool			test_mem;
 };
 
-void vfio_pci_migration_reset(struct vfio_pci_core_device *vdev);
-
 void vfio_pci_remap_init(struct vfio_pci_core_device *vdev);
 void vfio_pci_remap_uninit(struct vfio_pci_core_device *vdev);
+int vfio_pci_feature_remap_ack(struct vfio_pci_core_device *vdev, u32 flags,
+			       void __user *arg, size_t argsz);
 
 bool vfio_pci_intx_mask(struct vfio_pci_core_device *vdev);
 void vfio_pci_intx_unmask(struct vfio_pci_core_device *vdev);
@@ -69,7 +69,6 @@ void vfio_config_free(struct vfio_pci_core_device *vdev);
 int vfio_pci_set_power_state(struct vfio_pci_core_device *vdev,
 			     pci_power_t state);
 
-bool __vfio_pci_memory_enabled(struct vfio_pci_core_device *vdev);
 void vfio_pci_zap_and_down_write_memory_lock(struct vfio_pci_core_device *vdev);
 
 #ifdef CONFIG_VFIO_PCI_IGD

@@ -481,7 +481,9 @@ int vfio_pci_ioeventfd(struct vfio_pci_core_device *vdev, loff_t offset,
 	}
 
 	/* A trapped BAR is reached only through the driver's write(). */
-	if (fd >= 0 && (READ_ONCE(vdev->bar_trapped) & BIT(bar))) {
+	if (fd >= 0 &&
+	    ((READ_ONCE(vdev->bar_trapped) | READ_ONCE(vdev->bar_trapping)) &
+	     BIT(bar))) {
 		ret = -EBUSY;
 		goto out_unlock;
 	}

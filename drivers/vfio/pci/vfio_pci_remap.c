@@ -4,13 +4,12 @@
  * mapped, with userspace's agreement.  The protocol userspace follows is
  * described with VFIO_IRQ_TYPE_REMAP_BAR_REGION in include/uapi/linux/vfio.h.
  *
- * A driver calls vfio_pci_core_trap_bars() to make BARs trapped: their
- * mappings are zapped at once, faults on them fail and ioeventfds on them
- * are refused, so nothing reaches those BARs but read() and write() on the
- * device fd, which the driver sees.  It then waits, for a bounded time,
- * for userspace to say that it has moved to read() and write().  If
- * userspace is not listening, nothing changes and the driver is told so;
- * if it does not answer, the trap is undone.
+ * vfio_pci_core_trap_bars() asks first and enforces after: the BARs stop
+ * being mmap-able (no new mapping, no ioeventfd) while userspace keeps its
+ * old mappings, userspace is asked to move to read() and write(), and only
+ * once it acknowledges that very request are the old mappings zapped.  If
+ * userspace does not listen, nothing changes; if it does not answer in
+ * time, the BARs are mmap-able again.
  */
 
 #include <linux/eventfd.h>
@@ -53,9 +52,6 @@ module_param_cb(remap_bar_timeout_ms, &remap_timeout_ops,
 MODULE_PARM_DESC(remap_bar_timeout_ms,
 		 "How long a driver waits for userspace to acknowledge a BAR remap request, in ms (1-60000, default 2000)");
 
-/* Status of the request in progress, while userspace has not answered */
-#define REMAP_IN_PROGRESS	1
-
 void vfio_pci_remap_init(struct vfio_pci_core_device *vdev)
 {
 	struct vfio_pci_remap_bar *remap = &vdev->remap;
@@ -71,40 +67,70 @@ void vfio_pci_remap_uninit(struct vfio_pci_core_device *vdev)
 }
 
 /*
- * Change which BARs are trapped; zap userspace mappings of newly trapped.
- * A BAR with an ioeventfd cannot be trapped: the ioeventfd writes to it
- * without going through the driver.  Return: 0 or -EBUSY.
+ * Stop new mappings of @bars, and ioeventfds on them, while userspace is
+ * asked to trap them; its old mappings keep working.  A BAR with an
+ * ioeventfd cannot be trapped: the ioeventfd writes to it without going
+ * through the driver.  Return: 0 or -EBUSY.
  */
-static int vfio_pci_set_trapped(struct vfio_pci_core_device *vdev,
-				u32 trap, u32 untrap)
+static int vfio_pci_start_trapping(struct vfio_pci_core_device *vdev, u32 bars)
 {
-	struct address_space *mapping = vdev->vdev.inode->i_mapping;
 	struct vfio_pci_ioeventfd *ioeventfd;
-	u32 newly;
-	int bar;
+	int ret = 0;
 
 	mutex_lock(&vdev->ioeventfds_lock);
 	down_write(&vdev->memory_lock);
-	newly = trap & ~vdev->bar_trapped;
 	list_for_each_entry(ioeventfd, &vdev->ioeventfds_list, next) {
-		if (newly & BIT(ioeventfd->bar)) {
-			up_write(&vdev->memory_lock);
-			mutex_unlock(&vdev->ioeventfds_lock);
-			return -EBUSY;
+		if (bars & BIT(ioeventfd->bar)) {
+			ret = -EBUSY;
+			goto out;
 		}
 	}
-	vdev->bar_trapped = (vdev->bar_trapped | trap) & ~untrap;
-	for (bar = 0; bar < PCI_STD_NUM_BARS; bar++) {
-		loff_t start = VFIO_PCI_INDEX_TO_OFFSET(bar);
-
-		if (newly & BIT(bar))
-			unmap_mapping_range(mapping, start,
-					    VFIO_PCI_INDEX_TO_OFFSET(bar + 1) -
-					    start, true);
-	}
+	vdev->bar_trapping |= bars;
+out:
 	up_write(&vdev->memory_lock);
 	mutex_unlock(&vdev->ioeventfds_lock);
-	return 0;
+	return ret;
+}
+
+/*
+ * End the request for @bars: trap them (@trap), zapping every mapping, or
+ * make them mmap-able again.
+ */
+static void vfio_pci_end_trapping(struct vfio_pci_core_device *vdev, u32 bars,
+				  bool trap)
+{
+	struct address_space *mapping = vdev->vdev.inode->i_mapping;
+	int bar;
+
+	down_write(&vdev->memory_lock);
+	vdev->bar_trapping &= ~bars;
+	if (trap) {
+		vdev->bar_trapped |= bars;
+		for (bar = 0; bar < PCI_STD_NUM_BARS; bar++) {
+			loff_t start = VFIO_PCI_INDEX_TO_OFFSET(bar);
+
+			if (bars & BIT(bar))
+				unmap_mapping_range(mapping, start,
+						    VFIO_PCI_INDEX_TO_OFFSET(bar + 1) -
+						    start, true);
+		}
+	}
+	up_write(&vdev->memory_lock);
+}
+
+static void vfio_pci_untrap(struct vfio_pci_core_device *vdev, u32 bars)
+{
+	down_write(&vdev->memory_lock);
+	vdev->bar_trapped &= ~bars;
+	up_write(&vdev->memory_lock);
+}
+
+/* Whether a request may be made; remap->lock held. */
+static bool vfio_pci_remap_armed(struct vfio_pci_remap_bar *remap)
+{
+	lockdep_assert_held(&remap->lock);
+
+	return remap->trigger && !remap->masked && !remap->unanswered;
 }
 
 /* End the request in progress, if any, with @status; remap->lock held. */
@@ -112,10 +138,26 @@ static void vfio_pci_remap_end(struct vfio_pci_remap_bar *remap, int status)
 {
 	lockdep_assert_held(&remap->lock);
 
-	if (remap->status == REMAP_IN_PROGRESS) {
+	if (remap->in_progress) {
+		remap->in_progress = false;
 		remap->status = status;
 		wake_up_all(&remap->wait);
 	}
+}
+
+/* Announce a change of @bars to userspace, if it listens; remap->lock held. */
+static void vfio_pci_remap_announce(struct vfio_pci_remap_bar *remap, u32 bars)
+{
+	lockdep_assert_held(&remap->lock);
+
+	remap->pending |= bars;
+	if (!vfio_pci_remap_armed(remap))
+		return;
+	/* 0 means "no request": skip it when the number wraps. */
+	if (!++remap->seq)
+		remap->seq = 1;
+	remap->unanswered = true;
+	eventfd_signal(remap->trigger);
 }
 
 static int vfio_pci_remap_set_irqs(struct vfio_pci_core_device *vdev,
@@ -138,10 +180,7 @@ static int vfio_pci_remap_set_irqs(struct vfio_pci_core_device *vdev,
 		data = NULL;
 	}
 
-	/*
-	 * Only ACTION_TRIGGER takes an eventfd: acknowledging through an
-	 * eventfd (an irqfd) could be lost or race with the next request.
-	 */
+	/* Only ACTION_TRIGGER takes an eventfd. */
 	if (type == VFIO_IRQ_SET_DATA_EVENTFD &&
 	    action != VFIO_IRQ_SET_ACTION_TRIGGER)
 		return -EINVAL;
@@ -164,7 +203,8 @@ static int vfio_pci_remap_set_irqs(struct vfio_pci_core_device *vdev,
 		spin_lock_irq(&remap->lock);
 		old = remap->trigger;
 		remap->trigger = trigger;
-		remap->armed = !!trigger;
+		remap->masked = false;
+		remap->unanswered = false;
 		if (trigger)
 			remap->pending = 0;
 		vfio_pci_remap_end(remap, -ECANCELED);
@@ -183,13 +223,13 @@ static int vfio_pci_remap_set_irqs(struct vfio_pci_core_device *vdev,
 	spin_lock_irq(&remap->lock);
 	switch (action) {
 	case VFIO_IRQ_SET_ACTION_UNMASK:
-		/* The acknowledgment */
-		remap->pending = 0;
-		remap->armed = !!remap->trigger;
-		vfio_pci_remap_end(remap, 0);
+		/* Asks again; acknowledges nothing, and ends no request. */
+		remap->masked = false;
+		if (!remap->in_progress)
+			remap->unanswered = false;
 		break;
 	case VFIO_IRQ_SET_ACTION_MASK:
-		remap->armed = false;
+		remap->masked = true;
 		vfio_pci_remap_end(remap, -ECANCELED);
 		break;
 	case VFIO_IRQ_SET_ACTION_TRIGGER:
@@ -201,6 +241,44 @@ static int vfio_pci_remap_set_irqs(struct vfio_pci_core_device *vdev,
 	spin_unlock_irq(&remap->lock);
 
 	return 0;
+}
+
+/*
+ * VFIO_DEVICE_FEATURE_REMAP_BAR_ACK: userspace acknowledges the request
+ * numbered @seq.  Any other number, an older request's or a made-up one,
+ * completes nothing.
+ */
+int vfio_pci_feature_remap_ack(struct vfio_pci_core_device *vdev, u32 flags,
+			       void __user *arg, size_t argsz)
+{
+	struct vfio_pci_remap_bar *remap = &vdev->remap;
+	struct vfio_device_feature_remap_bar_ack ack;
+	int ret;
+
+	ret = vfio_check_feature(flags, argsz, VFIO_DEVICE_FEATURE_SET,
+				 sizeof(ack));
+	if (ret != 1)
+		return ret;
+
+	if (copy_from_user(&ack, arg, sizeof(ack)))
+		return -EFAULT;
+	if (ack.reserved)
+		return -EINVAL;
+
+	spin_lock_irq(&remap->lock);
+	if (!remap->registered) {
+		ret = -ENOTTY;
+	} else if (!ack.seq || ack.seq != remap->seq) {
+		ret = -ESTALE;
+	} else {
+		remap->pending = 0;
+		remap->unanswered = false;
+		vfio_pci_remap_end(remap, 0);
+		ret = 0;
+	}
+	spin_unlock_irq(&remap->lock);
+
+	return ret;
 }
 
 static int vfio_pci_remap_add_capability(struct vfio_pci_core_device *vdev,
@@ -215,8 +293,9 @@ static int vfio_pci_remap_add_capability(struct vfio_pci_core_device *vdev,
 
 	spin_lock_irq(&remap->lock);
 	cap.pending = remap->pending;
+	cap.seq = remap->seq;
 	spin_unlock_irq(&remap->lock);
-	cap.trapped = READ_ONCE(vdev->bar_trapped);
+	cap.trapped = READ_ONCE(vdev->bar_trapped) | READ_ONCE(vdev->bar_trapping);
 
 	return vfio_info_add_capability(caps, &cap.header, sizeof(cap));
 }
@@ -235,7 +314,6 @@ static void vfio_pci_remap_release(struct vfio_pci_core_device *vdev,
 	spin_lock_irq(&remap->lock);
 	old = remap->trigger;
 	remap->trigger = NULL;
-	remap->armed = false;
 	remap->registered = false;
 	vfio_pci_remap_end(remap, -ENODEV);
 	spin_unlock_irq(&remap->lock);
@@ -281,7 +359,10 @@ int vfio_pci_core_register_remap_irq(struct vfio_pci_core_device *vdev)
 
 	spin_lock_irq(&remap->lock);
 	remap->registered = true;
+	remap->masked = false;
+	remap->unanswered = false;
 	remap->pending = 0;
+	remap->seq = 0;
 	remap->status = 0;
 	remap->warned = false;
 	spin_unlock_irq(&remap->lock);
@@ -311,25 +392,30 @@ static bool vfio_pci_bars_valid(struct vfio_pci_core_device *vdev, u32 bars)
  * @bars: the memory BARs to trap, bit n for BAR n
  *
  * Asks userspace, through the VFIO_IRQ_TYPE_REMAP_BAR_REGION interrupt, to
- * access @bars with read() and write() from now on.  Their mappings are
- * zapped before userspace is asked, so from the moment userspace is asked
- * no access bypasses the driver.  Then waits, for at most the
- * remap_bar_timeout_ms parameter, for the acknowledgment.  Must not be
- * called with a lock that the device's ioctls or close take.
+ * access @bars with read() and write() from now on, and waits, for at most
+ * the remap_bar_timeout_ms parameter, for it to acknowledge.  From the
+ * request on, @bars cannot be mapped again nor get an ioeventfd, but
+ * userspace's old mappings keep working until it acknowledges; then they
+ * are zapped, and from then on no access through the device fd bypasses
+ * the driver.  IOMMU mappings that userspace made of those mappings (for
+ * peer-to-peer DMA) are userspace's to remove before it acknowledges.
+ * Must not be called with a lock that resets or the device's close take.
  *
- * Return: 0 once userspace has acknowledged; -ENOTCONN, without waiting or
- * changing anything, when userspace has not enabled the interrupt or has
- * it masked; -ETIMEDOUT when it did not answer in time, -ECANCELED when
- * it masked or disabled the interrupt, -ENODEV when the device was closed
- * and -EINTR when the caller got a signal; in these four cases @bars are
- * mmap-able again.  -EBUSY, without asking, when userspace has an
- * ioeventfd on one of @bars; -EINVAL if @bars is not a set of memory BARs.
+ * Return: 0 once userspace has acknowledged, or when @bars are trapped
+ * already; -ENOTCONN, without waiting or changing anything, when
+ * userspace has not enabled the interrupt, masks it or has not answered
+ * the previous request; -ETIMEDOUT when it did not answer in time,
+ * -ECANCELED when it masked or disabled the interrupt, -ENODEV when the
+ * device was closed and -EINTR when the caller got a signal; in these
+ * four cases @bars are mmap-able again.  -EBUSY, without asking, when
+ * userspace has an ioeventfd on one of @bars; -EINVAL if @bars is not a
+ * set of memory BARs.
  */
 int vfio_pci_core_trap_bars(struct vfio_pci_core_device *vdev, u32 bars)
 {
 	struct vfio_pci_remap_bar *remap = &vdev->remap;
 	unsigned long timeout;
-	u32 untrap;
+	u32 newly;
 	long left;
 	int ret;
 
@@ -339,56 +425,63 @@ int vfio_pci_core_trap_bars(struct vfio_pci_core_device *vdev, u32 bars)
 	if (mutex_lock_interruptible(&remap->request_lock))
 		return -EINTR;
 
+	newly = bars & ~(READ_ONCE(vdev->bar_trapped) |
+			 READ_ONCE(vdev->bar_trapping));
+	if (!newly) {
+		ret = 0;
+		goto out;
+	}
+
 	spin_lock_irq(&remap->lock);
-	if (!remap->armed) {
+	if (!vfio_pci_remap_armed(remap)) {
 		bool warn = !remap->warned;
 
 		remap->warned = true;
 		spin_unlock_irq(&remap->lock);
 		if (warn)
-			pci_info(vdev->pdev, "userspace has not enabled the REMAP_BAR_REGION interrupt, or masks it: BARs %#x stay mmap-able\n",
-				 bars);
+			pci_info(vdev->pdev, "userspace has not enabled the REMAP_BAR_REGION interrupt, masks it or has not answered: BARs %#x stay mmap-able\n",
+				 newly);
 		ret = -ENOTCONN;
 		goto out;
 	}
 	spin_unlock_irq(&remap->lock);
 
-	/* Only what this call traps is undone if userspace does not answer. */
-	untrap = bars & ~READ_ONCE(vdev->bar_trapped);
-	ret = vfio_pci_set_trapped(vdev, bars, 0);
+	ret = vfio_pci_start_trapping(vdev, newly);
 	if (ret)
 		goto out;
 
 	spin_lock_irq(&remap->lock);
-	if (!remap->armed) {
-		/* Masked or disabled while the mappings were zapped */
+	if (!vfio_pci_remap_armed(remap)) {
+		/* Masked or disabled meanwhile */
 		spin_unlock_irq(&remap->lock);
 		ret = -ECANCELED;
 		goto undo;
 	}
-	remap->pending |= bars;
-	remap->armed = false;
-	remap->status = REMAP_IN_PROGRESS;
-	eventfd_signal(remap->trigger);
+	vfio_pci_remap_announce(remap, newly);
+	remap->in_progress = true;
+	remap->status = 0;
 
 	timeout = msecs_to_jiffies(READ_ONCE(remap_bar_timeout_ms));
 	left = wait_event_interruptible_lock_irq_timeout(remap->wait,
-							 remap->status != REMAP_IN_PROGRESS,
+							 !remap->in_progress,
 							 remap->lock, timeout);
-	if (remap->status == REMAP_IN_PROGRESS)
+	if (remap->in_progress) {
+		remap->in_progress = false;
 		remap->status = left < 0 ? -EINTR : -ETIMEDOUT;
+	}
 	ret = remap->status;
 	spin_unlock_irq(&remap->lock);
 
-	if (!ret)
+	if (!ret) {
+		vfio_pci_end_trapping(vdev, newly, true);
 		goto out;
+	}
 
 	if (ret == -ETIMEDOUT)
 		dev_warn_ratelimited(&vdev->pdev->dev, "userspace did not acknowledge the BAR remap request within %u ms: BARs %#x stay mmap-able\n",
-				     jiffies_to_msecs(timeout), untrap);
+				     jiffies_to_msecs(timeout), newly);
 undo:
-	if (untrap)
-		vfio_pci_set_trapped(vdev, 0, untrap);
+	vfio_pci_end_trapping(vdev, newly, false);
 out:
 	mutex_unlock(&remap->request_lock);
 	return ret;
@@ -416,14 +509,10 @@ int vfio_pci_core_untrap_bars(struct vfio_pci_core_device *vdev, u32 bars)
 	mutex_lock(&remap->request_lock);
 	bars &= READ_ONCE(vdev->bar_trapped);
 	if (bars) {
-		vfio_pci_set_trapped(vdev, 0, bars);
+		vfio_pci_untrap(vdev, bars);
 
 		spin_lock_irq(&remap->lock);
-		remap->pending |= bars;
-		if (remap->armed) {
-			remap->armed = false;
-			eventfd_signal(remap->trigger);
-		}
+		vfio_pci_remap_announce(remap, bars);
 		spin_unlock_irq(&remap->lock);
 	}
 	mutex_unlock(&remap->request_lock);
@@ -450,7 +539,10 @@ int vfio_pci_core_trap_bars_on_open(struct vfio_pci_core_device *vdev,
 	if (!vfio_pci_bars_valid(vdev, bars))
 		return -EINVAL;
 
-	/* No ioeventfd exists before userspace has the device open. */
-	return vfio_pci_set_trapped(vdev, bars, 0);
+	/* Nothing is mapped, and no ioeventfd exists, before open returns. */
+	down_write(&vdev->memory_lock);
+	vdev->bar_trapped |= bars;
+	up_write(&vdev->memory_lock);
+	return 0;
 }
 EXPORT_SYMBOL_GPL(vfio_pci_core_trap_bars_on_open);

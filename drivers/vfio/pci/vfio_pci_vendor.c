@@ -8,8 +8,10 @@
  *    so vfio-pci cannot go away while the vendor is registered, and the
  *    vendor's module_exit unregisters it.
  *  - A device driven by a vendor holds a reference on the vendor module from
- *    the successful probe until after its remove callback, so the module
- *    cannot be unloaded while a device uses its ops.
+ *    the successful probe until the vfio_device is freed: vfio-pci's
+ *    .release, vfio_pci_release_dev(), calls the vendor's remove callback
+ *    and drops the reference last, so the module cannot be unloaded while
+ *    anything still holds the device (and its ops).
  *  - A module that is being unloaded is skipped (try_module_get() fails).
  */
 
@@ -25,11 +27,23 @@
 
 #include "vfio_pci_vendor.h"
 
-static LIST_HEAD(vfio_pci_vendors);
-static DEFINE_MUTEX(vfio_pci_vendors_lock);
+static struct vfio_pci_vendor_list vfio_pci_vendors = {
+	.vendors = LIST_HEAD_INIT(vfio_pci_vendors.vendors),
+	.lock = __MUTEX_INITIALIZER(vfio_pci_vendors.lock),
+};
 
-int __vfio_pci_register_vendor_driver(struct vfio_pci_vendor_driver_ops *ops,
-				      struct module *owner)
+/**
+ * vfio_pci_vendor_list_add() - check a vendor driver and add it to a list
+ * @list: vfio-pci's list, or a test's own
+ * @ops: the vendor driver
+ * @owner: the module providing @ops
+ *
+ * Return: 0, -EINVAL for incomplete @ops, -EEXIST if @ops or its name is
+ * on @list already.
+ */
+int vfio_pci_vendor_list_add(struct vfio_pci_vendor_list *list,
+			     struct vfio_pci_vendor_driver_ops *ops,
+			     struct module *owner)
 {
 	struct vfio_pci_vendor_driver_ops *cur;
 	int ret = 0;
@@ -52,14 +66,28 @@ int __vfio_pci_register_vendor_driver(struct vfio_pci_vendor_driver_ops *ops,
 		return -EINVAL;
 	}
 
-	if (!ops->device_ops->init || !ops->device_ops->release) {
-		pr_err("vendor driver %s: device_ops need .init and .release (vfio_pci_core_init_dev/release_dev)\n",
+	/*
+	 * vfio-pci's .release drops the vendor module's reference once the
+	 * device is freed; a release in the vendor module could not.
+	 */
+	if (!ops->device_ops->init ||
+	    ops->device_ops->release != vfio_pci_release_dev) {
+		pr_err("vendor driver %s: device_ops need .init (vfio_pci_core_init_dev) and .release = vfio_pci_release_dev\n",
 		       ops->name);
 		return -EINVAL;
 	}
 
-	mutex_lock(&vfio_pci_vendors_lock);
-	list_for_each_entry(cur, &vfio_pci_vendors, node) {
+	/* vfio core would refuse the device at bind; refuse it here. */
+	if (IS_ENABLED(CONFIG_IOMMUFD) &&
+	    (!ops->device_ops->bind_iommufd || !ops->device_ops->unbind_iommufd ||
+	     !ops->device_ops->attach_ioas || !ops->device_ops->detach_ioas)) {
+		pr_err("vendor driver %s: device_ops need the iommufd ops (vfio_iommufd_physical_*)\n",
+		       ops->name);
+		return -EINVAL;
+	}
+
+	mutex_lock(&list->lock);
+	list_for_each_entry(cur, &list->vendors, node) {
 		if (cur == ops || !strcmp(cur->name, ops->name)) {
 			pr_err("vendor driver %s is already registered\n",
 			       ops->name);
@@ -68,10 +96,34 @@ int __vfio_pci_register_vendor_driver(struct vfio_pci_vendor_driver_ops *ops,
 		}
 	}
 	ops->owner = owner;
-	list_add_tail(&ops->node, &vfio_pci_vendors);
-	pr_debug("vendor driver %s registered\n", ops->name);
+	list_add_tail(&ops->node, &list->vendors);
 out_unlock:
-	mutex_unlock(&vfio_pci_vendors_lock);
+	mutex_unlock(&list->lock);
+	return ret;
+}
+EXPORT_SYMBOL_IF_KUNIT(vfio_pci_vendor_list_add);
+
+/**
+ * vfio_pci_vendor_list_del() - take a vendor driver off a list
+ * @list: the list vfio_pci_vendor_list_add() put it on
+ * @ops: the vendor driver
+ */
+void vfio_pci_vendor_list_del(struct vfio_pci_vendor_list *list,
+			      struct vfio_pci_vendor_driver_ops *ops)
+{
+	mutex_lock(&list->lock);
+	list_del(&ops->node);
+	mutex_unlock(&list->lock);
+}
+EXPORT_SYMBOL_IF_KUNIT(vfio_pci_vendor_list_del);
+
+int __vfio_pci_register_vendor_driver(struct vfio_pci_vendor_driver_ops *ops,
+				      struct module *owner)
+{
+	int ret = vfio_pci_vendor_list_add(&vfio_pci_vendors, ops, owner);
+
+	if (!ret)
+		pr_debug("vendor driver %s registered\n", ops->name);
 	return ret;
 }
 EXPORT_SYMBOL_GPL(__vfio_pci_register_vendor_driver);
@@ -86,9 +138,7 @@ EXPORT_SYMBOL_GPL(__vfio_pci_register_vendor_driver);
  */
 void vfio_pci_unregister_vendor_driver(struct vfio_pci_vendor_driver_ops *ops)
 {
-	mutex_lock(&vfio_pci_vendors_lock);
-	list_del(&ops->node);
-	mutex_unlock(&vfio_pci_vendors_lock);
+	vfio_pci_vendor_list_del(&vfio_pci_vendors, ops);
 	pr_debug("vendor driver %s unregistered\n", ops->name);
 }
 EXPORT_SYMBOL_GPL(vfio_pci_unregister_vendor_driver);
@@ -161,20 +211,19 @@ void __iomem *vfio_pci_get_barmap(struct vfio_device *core_vdev, int bar)
 EXPORT_SYMBOL_GPL(vfio_pci_get_barmap);
 
 /**
- * vfio_pci_vendor_probe() - pick the vendor driver for a device being bound
+ * vfio_pci_vendor_choose() - offer a device to the vendors on a list
+ * @list: vfio-pci's list, or a test's own
  * @pdev: the device
  * @vendor_data: returns what the chosen vendor's probe returned
  *
- * Requests module alias "vfio-pci:vvvv-dddd" for @pdev and waits for it,
- * unless vfio-pci is still initialising (see vfio_pci_vendor_may_wait()):
- * then the module is only requested and the device binds without it.  Then
- * offers @pdev to the registered vendors in registration order.
+ * Offers @pdev to the vendors on @list in registration order.
  *
  * Return: the first vendor whose probe accepted @pdev, with a reference
  * held on its module, or NULL to drive @pdev with plain vfio-pci.
  */
 const struct vfio_pci_vendor_driver_ops *
-vfio_pci_vendor_probe(struct pci_dev *pdev, void **vendor_data)
+vfio_pci_vendor_choose(struct vfio_pci_vendor_list *list, struct pci_dev *pdev,
+		       void **vendor_data)
 {
 	const struct vfio_pci_vendor_driver_ops *found = NULL;
 	struct vfio_pci_vendor_driver_ops *ops, **cands;
@@ -183,34 +232,22 @@ vfio_pci_vendor_probe(struct pci_dev *pdev, void **vendor_data)
 	void *data;
 
 	/*
-	 * Most devices have no vendor module, so a failed modprobe is normal;
-	 * what counts is the list of registered vendors below.
-	 */
-	if (vfio_pci_vendor_may_wait()) {
-		request_module("vfio-pci:%04x-%04x", pdev->vendor, pdev->device);
-	} else {
-		request_module_nowait("vfio-pci:%04x-%04x", pdev->vendor,
-				      pdev->device);
-		pr_info_once("devices bound while vfio-pci loads get no vendor driver; unbind and bind them again to use one\n");
-	}
-
-	/*
 	 * Take the vendors in order with their modules pinned, then probe
-	 * without the list lock: a vendor's probe may sleep or take other
-	 * device locks (an SR-IOV VF's PF), and must not hold up every other
-	 * bind.  A pinned vendor's ops stay valid even if it unregisters.
+	 * without the list lock, so that a probe that sleeps does not hold
+	 * up every other bind.  A pinned vendor's ops stay valid even if it
+	 * unregisters.
 	 */
-	mutex_lock(&vfio_pci_vendors_lock);
-	list_for_each_entry(ops, &vfio_pci_vendors, node)
+	mutex_lock(&list->lock);
+	list_for_each_entry(ops, &list->vendors, node)
 		n++;
 	cands = kcalloc(n, sizeof(*cands), GFP_KERNEL);
 	if (cands) {
 		n = 0;
-		list_for_each_entry(ops, &vfio_pci_vendors, node)
+		list_for_each_entry(ops, &list->vendors, node)
 			if (try_module_get(ops->owner))
 				cands[n++] = ops;
 	}
-	mutex_unlock(&vfio_pci_vendors_lock);
+	mutex_unlock(&list->lock);
 	if (!cands) {
 		if (n)
 			pci_warn(pdev, "out of memory offering the device to vendor drivers, using plain vfio-pci\n");
@@ -244,6 +281,37 @@ vfio_pci_vendor_probe(struct pci_dev *pdev, void **vendor_data)
 		pci_warn(pdev, "no vendor driver accepted the device, using plain vfio-pci\n");
 
 	return found;
+}
+EXPORT_SYMBOL_IF_KUNIT(vfio_pci_vendor_choose);
+
+/**
+ * vfio_pci_vendor_probe() - pick the vendor driver for a device being bound
+ * @pdev: the device
+ * @vendor_data: returns what the chosen vendor's probe returned
+ *
+ * Requests module alias "vfio-pci:vvvv-dddd" for @pdev and waits for it,
+ * unless vfio-pci is still initialising (see vfio_pci_vendor_may_wait()):
+ * then the module is only requested and the device binds without it.  Then
+ * offers @pdev to the registered vendors with vfio_pci_vendor_choose().
+ *
+ * Return: the chosen vendor, with a reference held on its module, or NULL.
+ */
+const struct vfio_pci_vendor_driver_ops *
+vfio_pci_vendor_probe(struct pci_dev *pdev, void **vendor_data)
+{
+	/*
+	 * Most devices have no vendor module, so a failed modprobe is normal;
+	 * what counts is the list of registered vendors.
+	 */
+	if (vfio_pci_vendor_may_wait()) {
+		request_module("vfio-pci:%04x-%04x", pdev->vendor, pdev->device);
+	} else {
+		request_module_nowait("vfio-pci:%04x-%04x", pdev->vendor,
+				      pdev->device);
+		pr_info_once("devices bound while vfio-pci loads get no vendor driver; unbind and bind them again to use one\n");
+	}
+
+	return vfio_pci_vendor_choose(&vfio_pci_vendors, pdev, vendor_data);
 }
 EXPORT_SYMBOL_IF_KUNIT(vfio_pci_vendor_probe);
 

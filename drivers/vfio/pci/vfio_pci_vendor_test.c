@@ -6,6 +6,8 @@
  *
  * The fake vendors are owned by this test module, so the module's own
  * reference count shows whether vfio-pci took and dropped its references.
+ * They go on a list of the test's own, never on vfio-pci's, so that a
+ * device bound while the tests run is not offered to them.
  */
 
 #include <kunit/test.h>
@@ -17,16 +19,34 @@
 
 #include "vfio_pci_vendor.h"
 
+#define TEST_IOMMUFD_OPS						\
+	.bind_iommufd	= vfio_iommufd_physical_bind,			\
+	.unbind_iommufd	= vfio_iommufd_physical_unbind,			\
+	.attach_ioas	= vfio_iommufd_physical_attach_ioas,		\
+	.detach_ioas	= vfio_iommufd_physical_detach_ioas
+
 static const struct vfio_device_ops test_device_ops = {
 	.name		= "vfio-pci",
 	.init		= vfio_pci_core_init_dev,
-	.release	= vfio_pci_core_release_dev,
+	.release	= vfio_pci_release_dev,
+	TEST_IOMMUFD_OPS,
 };
 
 static const struct vfio_device_ops test_device_ops_no_init = {
 	.name		= "vfio-pci",
-	.release	= vfio_pci_core_release_dev,
+	.release	= vfio_pci_release_dev,
+	TEST_IOMMUFD_OPS,
 };
+
+/* A release in the vendor could not drop the vendor module's reference. */
+static const struct vfio_device_ops test_device_ops_own_release = {
+	.name		= "vfio-pci",
+	.init		= vfio_pci_core_init_dev,
+	.release	= vfio_pci_core_release_dev,
+	TEST_IOMMUFD_OPS,
+};
+
+static struct vfio_pci_vendor_list test_list;
 
 /* What each fake vendor's probe returns, and how often it was called. */
 struct test_vendor {
@@ -80,6 +100,9 @@ static int vendor_test_init(struct kunit *test)
 {
 	int i;
 
+	INIT_LIST_HEAD(&test_list.vendors);
+	mutex_init(&test_list.lock);
+
 	memset(vendors, 0, sizeof(vendors));
 	for (i = 0; i < ARRAY_SIZE(vendors); i++) {
 		vendors[i].ops.name = test_names[i];
@@ -102,9 +125,20 @@ static struct pci_dev *fake_pdev(struct kunit *test)
 	return pdev;
 }
 
+static int test_register(struct vfio_pci_vendor_driver_ops *ops)
+{
+	return vfio_pci_vendor_list_add(&test_list, ops, THIS_MODULE);
+}
+
+static const struct vfio_pci_vendor_driver_ops *
+test_choose(struct pci_dev *pdev, void **data)
+{
+	return vfio_pci_vendor_choose(&test_list, pdev, data);
+}
+
 static void unregister_action(void *ops)
 {
-	vfio_pci_unregister_vendor_driver(ops);
+	vfio_pci_vendor_list_del(&test_list, ops);
 }
 
 /*
@@ -119,7 +153,7 @@ static void register_all(struct kunit *test, int n)
 	for (i = 0; i < n; i++) {
 		struct vfio_pci_vendor_driver_ops *ops = &vendors[i].ops;
 
-		KUNIT_ASSERT_EQ(test, vfio_pci_register_vendor_driver(ops), 0);
+		KUNIT_ASSERT_EQ(test, test_register(ops), 0);
 		KUNIT_ASSERT_EQ(test,
 				kunit_add_action_or_reset(test, unregister_action, ops),
 				0);
@@ -137,7 +171,8 @@ static void unregister_all(struct kunit *test, int n)
 static const struct vfio_device_ops test_device_ops_misnamed = {
 	.name		= "vfio-pci-vendor-test",
 	.init		= vfio_pci_core_init_dev,
-	.release	= vfio_pci_core_release_dev,
+	.release	= vfio_pci_release_dev,
+	TEST_IOMMUFD_OPS,
 };
 
 static void vendor_register_checks_ops(struct kunit *test)
@@ -149,27 +184,31 @@ static void vendor_register_checks_ops(struct kunit *test)
 	KUNIT_ASSERT_GE(test, sizeof(long_name), VFIO_PCI_VENDOR_NAME_MAX + 1);
 
 	KUNIT_EXPECT_EQ(test, vfio_pci_register_vendor_driver(NULL), -EINVAL);
+	KUNIT_EXPECT_EQ(test, test_register(NULL), -EINVAL);
 
 	ops.name = NULL;
-	KUNIT_EXPECT_EQ(test, vfio_pci_register_vendor_driver(&ops), -EINVAL);
+	KUNIT_EXPECT_EQ(test, test_register(&ops), -EINVAL);
 	ops = vendors[0].ops;
 	ops.probe = NULL;
-	KUNIT_EXPECT_EQ(test, vfio_pci_register_vendor_driver(&ops), -EINVAL);
+	KUNIT_EXPECT_EQ(test, test_register(&ops), -EINVAL);
 	ops = vendors[0].ops;
 	ops.remove = NULL;
-	KUNIT_EXPECT_EQ(test, vfio_pci_register_vendor_driver(&ops), -EINVAL);
+	KUNIT_EXPECT_EQ(test, test_register(&ops), -EINVAL);
 	ops = vendors[0].ops;
 	ops.device_ops = NULL;
-	KUNIT_EXPECT_EQ(test, vfio_pci_register_vendor_driver(&ops), -EINVAL);
+	KUNIT_EXPECT_EQ(test, test_register(&ops), -EINVAL);
 	ops = vendors[0].ops;
 	ops.device_ops = &test_device_ops_no_init;
-	KUNIT_EXPECT_EQ(test, vfio_pci_register_vendor_driver(&ops), -EINVAL);
+	KUNIT_EXPECT_EQ(test, test_register(&ops), -EINVAL);
 	ops = vendors[0].ops;
 	ops.device_ops = &test_device_ops_misnamed;
-	KUNIT_EXPECT_EQ(test, vfio_pci_register_vendor_driver(&ops), -EINVAL);
+	KUNIT_EXPECT_EQ(test, test_register(&ops), -EINVAL);
+	ops = vendors[0].ops;
+	ops.device_ops = &test_device_ops_own_release;
+	KUNIT_EXPECT_EQ(test, test_register(&ops), -EINVAL);
 	ops = vendors[0].ops;
 	ops.name = long_name;
-	KUNIT_EXPECT_EQ(test, vfio_pci_register_vendor_driver(&ops), -EINVAL);
+	KUNIT_EXPECT_EQ(test, test_register(&ops), -EINVAL);
 }
 
 static void vendor_register_twice(struct kunit *test)
@@ -178,10 +217,8 @@ static void vendor_register_twice(struct kunit *test)
 
 	same_name.name = vendors[0].ops.name;
 	register_all(test, 1);
-	KUNIT_EXPECT_EQ(test, vfio_pci_register_vendor_driver(&vendors[0].ops),
-			-EEXIST);
-	KUNIT_EXPECT_EQ(test, vfio_pci_register_vendor_driver(&same_name),
-			-EEXIST);
+	KUNIT_EXPECT_EQ(test, test_register(&vendors[0].ops), -EEXIST);
+	KUNIT_EXPECT_EQ(test, test_register(&same_name), -EEXIST);
 	unregister_all(test, 1);
 
 	/* Unregistered, it can come back. */
@@ -201,7 +238,7 @@ static void vendor_probe_first_accepting(struct kunit *test)
 	vendors[2].ret = &vendors[2];
 	register_all(test, 3);
 
-	got = vfio_pci_vendor_probe(pdev, &data);
+	got = test_choose(pdev, &data);
 	KUNIT_EXPECT_PTR_EQ(test, got, &vendors[1].ops);
 	KUNIT_EXPECT_PTR_EQ(test, data, (void *)&vendors[1]);
 	KUNIT_EXPECT_EQ(test, vendors[0].probed, 1);
@@ -227,7 +264,7 @@ static void vendor_probe_failure_falls_through(struct kunit *test)
 	vendors[1].ret = ERR_PTR(-ENOMEM);
 	register_all(test, 2);
 
-	got = vfio_pci_vendor_probe(pdev, &data);
+	got = test_choose(pdev, &data);
 	KUNIT_EXPECT_NULL(test, got);
 	KUNIT_EXPECT_NULL(test, data);
 	KUNIT_EXPECT_EQ(test, vendors[0].probed, 1);
@@ -249,7 +286,7 @@ static void vendor_probe_null_data(struct kunit *test)
 
 	vendors[0].ret = NULL;
 	register_all(test, 1);
-	got = vfio_pci_vendor_probe(pdev, &data);
+	got = test_choose(pdev, &data);
 	KUNIT_EXPECT_PTR_EQ(test, got, &vendors[0].ops);
 	KUNIT_EXPECT_NULL(test, data);
 	vfio_pci_vendor_release(got, data);
@@ -264,8 +301,27 @@ static void vendor_probe_unregistered(struct kunit *test)
 	vendors[0].ret = &vendors[0];
 	register_all(test, 1);
 	unregister_all(test, 1);
-	KUNIT_EXPECT_NULL(test, vfio_pci_vendor_probe(pdev, &data));
+	KUNIT_EXPECT_NULL(test, test_choose(pdev, &data));
 	KUNIT_EXPECT_EQ(test, vendors[0].probed, 0);
+}
+
+/*
+ * The fake vendors are on the test's list only: vfio-pci's own choice, as
+ * made for a device being bound, never offers them a device.
+ */
+static void vendor_list_is_private(struct kunit *test)
+{
+	const struct vfio_pci_vendor_driver_ops *got;
+	struct pci_dev *pdev = fake_pdev(test);
+	void *data = NULL;
+
+	vendors[0].ret = &vendors[0];
+	register_all(test, 1);
+	got = vfio_pci_vendor_probe(pdev, &data);
+	KUNIT_EXPECT_PTR_NE(test, got, &vendors[0].ops);
+	KUNIT_EXPECT_EQ(test, vendors[0].probed, 0);
+	vfio_pci_vendor_release(got, data);
+	unregister_all(test, 1);
 }
 
 static struct vfio_pci_core_device *fake_vdev(struct kunit *test)
@@ -346,6 +402,7 @@ static struct kunit_case vfio_pci_vendor_test_cases[] = {
 	KUNIT_CASE(vendor_probe_failure_falls_through),
 	KUNIT_CASE(vendor_probe_null_data),
 	KUNIT_CASE(vendor_probe_unregistered),
+	KUNIT_CASE(vendor_list_is_private),
 	KUNIT_CASE(barmap_checks_index),
 	KUNIT_CASE(dev_irq_bounds),
 	{}

@@ -598,42 +598,48 @@ struct vfio_irq_info_cap_type {
  * flags are EVENTFD | MASKABLE | AUTOMASKED | FLAG_CAPS, and after the
  * type capability it reports a VFIO_IRQ_INFO_CAP_REMAP_BAR capability.
  *
- * The handshake:
+ * The handshake, asked first and enforced after:
  *
  * 1. Userspace enables the index: VFIO_DEVICE_SET_IRQS with DATA_EVENTFD |
  *    ACTION_TRIGGER, start 0, count 1 and an eventfd.  This also unmasks
  *    the index and clears pending.  fd -1, or DATA_NONE | ACTION_TRIGGER
  *    with count 0, disables it again.
- * 2. The driver changes the BARs, adds their bits (bit n for BAR n) to
- *    pending, signals the eventfd and masks the index: it asks nothing
- *    more until step 4.  A BAR that becomes trapped has no mapping left:
- *    mmap of it fails, and an access through a mapping made before raises
- *    SIGBUS, until the BAR is mmap-able again.
- * 3. Userspace reads the eventfd, reads pending from the capability,
- *    calls VFIO_DEVICE_GET_REGION_INFO for each BAR in pending and
- *    rebuilds its mappings: a BAR without VFIO_REGION_INFO_FLAG_MMAP is
- *    accessed with read() and write() on the device fd.
- * 4. Userspace acknowledges: VFIO_DEVICE_SET_IRQS with DATA_NONE |
- *    ACTION_UNMASK, start 0, count 1.  This clears pending and unmasks the
- *    index.  An acknowledgment with nothing pending only unmasks, so a
- *    second one is harmless.
+ * 2. The driver numbers the request (seq in the capability, never 0),
+ *    adds the BARs' bits (bit n for BAR n) to pending, signals the eventfd
+ *    and asks nothing more until the request is answered (step 4) or the
+ *    index unmasked.  A BAR to be trapped is at once reported without
+ *    VFIO_REGION_INFO_FLAG_MMAP, cannot be mapped again and refuses
+ *    ioeventfds, but mappings userspace made before keep working.
+ * 3. Userspace reads the eventfd, reads pending and seq from the
+ *    capability, calls VFIO_DEVICE_GET_REGION_INFO for each BAR in pending
+ *    and rebuilds its mappings: a BAR without VFIO_REGION_INFO_FLAG_MMAP is
+ *    accessed with read() and write() on the device fd.  Rebuilding
+ *    includes removing IOMMU mappings made of the BAR's mmap (for
+ *    peer-to-peer DMA: VFIO_IOMMU_UNMAP_DMA or IOMMU_IOAS_UNMAP): the
+ *    kernel does not revoke them, and a peer's DMA through them reaches
+ *    the BAR without the driver seeing it.
+ * 4. Userspace acknowledges with VFIO_DEVICE_FEATURE_REMAP_BAR_ACK and the
+ *    seq it read.  Only then does the driver trap the BAR: old mappings
+ *    are zapped, and an access through one raises SIGBUS until the BAR is
+ *    mmap-able again.  The acknowledgment clears pending and lets the
+ *    driver ask again.  A seq other than the last request's is refused
+ *    with ESTALE and completes nothing, so a late or repeated
+ *    acknowledgment cannot answer a later request.
  *
  * The driver waits for the acknowledgment only when it traps a BAR, and
  * for at most the remap_bar_timeout_ms parameter of module vfio_pci_core
  * (milliseconds, default 2000, at most 60000).  If the wait times out, or
  * userspace masks the index (ACTION_MASK), disables it or closes the
- * device before acknowledging, the driver makes the BARs mmap-able again
- * (their bits stay in pending), does without the trap, and the index
- * stays masked: nothing more is asked until userspace unmasks it.  Making
- * a BAR mmap-able is announced the same way, but never waited for.
+ * device before acknowledging, the BARs stay as they were (mmap-able;
+ * their bits stay in pending) and the driver does without the trap.
+ * After a timeout nothing more is asked until userspace acknowledges
+ * that request or unmasks the index (ACTION_UNMASK, which acknowledges
+ * nothing); after a mask, until it unmasks.  Making a BAR mmap-able again
+ * is announced the same way, numbered too, but never waited for.
  *
- * The driver waits inside the call that made it trap, which may be one of
- * userspace's own (a device_state write of the migration region, say), so
- * userspace must acknowledge from another thread than the one that made
- * that call.  While the index is masked, after any request until its
- * acknowledgment, the driver can ask nothing more.  A BAR with an
- * ioeventfd (VFIO_DEVICE_IOEVENTFD) is not trapped, and no ioeventfd can
- * be added on a trapped BAR.
+ * The driver may wait inside one of userspace's own calls (a device_state
+ * write of the migration region, say), so userspace acknowledges from
+ * another thread.  No reset and no other device waits for it.
  *
  * Userspace that never enables the index is never asked: its BARs stay as
  * they are and the driver does without the trap, which it logs once.
@@ -649,7 +655,9 @@ struct vfio_irq_info_cap_type {
 struct vfio_irq_info_cap_remap_bar {
 	struct vfio_info_cap_header header;
 	__u32 pending;	/* BARs changed and not yet acknowledged */
-	__u32 trapped;	/* BARs trapped now */
+	__u32 trapped;	/* BARs trapped, or asked to be: not mmap-able */
+	__u32 seq;	/* number of the last request, 0 for none yet */
+	__u32 reserved;
 };
 
 /**
@@ -1566,6 +1574,19 @@ struct vfio_device_feature_bus_master {
 #define		VFIO_DEVICE_FEATURE_SET_MASTER		1	/* Set Bus Master */
 };
 #define VFIO_DEVICE_FEATURE_BUS_MASTER 10
+
+/*
+ * Upon VFIO_DEVICE_FEATURE_SET, acknowledge the request numbered @seq of the
+ * device's VFIO_IRQ_TYPE_REMAP_BAR_REGION interrupt (step 4 of the handshake
+ * described there).  @reserved must be 0.  ESTALE when @seq is not the last
+ * request's, ENOTTY when the device has no such interrupt.
+ */
+struct vfio_device_feature_remap_bar_ack {
+	__u32	seq;
+	__u32	reserved;
+};
+
+#define VFIO_DEVICE_FEATURE_REMAP_BAR_ACK 14
 
 /* -------- API for Type1 VFIO IOMMU -------- */
 

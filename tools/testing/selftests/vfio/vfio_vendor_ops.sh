@@ -1,6 +1,15 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-2.0
 #
+# What this test touches: every edu device (1234:11e8) and the first
+# pci-testdev (1b36:0005), which it binds to and unbinds from vfio-pci and
+# whose driver_override it sets, putting back at the end the driver and
+# driver_override each had; the modules vfio_pci, vfio_pci_edu and
+# vfio_iommu_type1, which it loads and unloads, and their parameters.  It
+# never unbinds any other device.  Unloading vfio_pci would take the devices
+# vfio-pci drives away from whoever uses them, so while it drives any other
+# device, the tests that unload or try to unload vfio_pci are skipped.
+#
 # vfio-pci vendor ops with the sample vendor driver for QEMU's edu device
 # (samples/vfio-pci, module vfio_pci_edu): loading the vendor module on
 # demand, the module references of devices it drives, reloading vfio-pci,
@@ -48,6 +57,12 @@ else
 		echo "ok $KTAP_TESTNO $1"
 		KTAP_TESTNO=$((KTAP_TESTNO + 1))
 		KTAP_CNT_PASS=$((KTAP_CNT_PASS + 1))
+	}
+
+	ktap_test_skip() {
+		echo "ok $KTAP_TESTNO $1 # SKIP"
+		KTAP_TESTNO=$((KTAP_TESTNO + 1))
+		KTAP_CNT_SKIP=$((KTAP_CNT_SKIP + 1))
 	}
 
 	ktap_test_fail() {
@@ -281,12 +296,14 @@ test_begin() {
 	TEST_MARK=$MARK
 }
 
-# Report test $1, whose function returned $2
+# Report test $1, whose function returned $2 ($KSFT_SKIP: skipped)
 test_end() {
 	TE_RC=$2
 	log_clean "$TEST_MARK" || TE_RC=1
 	if [ "$TE_RC" -eq 0 ]; then
 		ktap_test_pass "$1"
+	elif [ "$TE_RC" -eq "$KSFT_SKIP" ]; then
+		ktap_test_skip "$1"
 	else
 		ktap_test_fail "$1"
 	fi
@@ -350,6 +367,8 @@ ensure_driven() {
 test_refcount_busy() {
 	RB_OK=0
 	need_vfio_pci || return 1
+	# Should rmmod vfio_pci wrongly succeed, it must not unbind others
+	vfio_pci_alone || return "$KSFT_SKIP"
 	ensure_driven "$EDU1" || return 1
 	expect_refcnt "$EDU_MOD" 1 || RB_OK=1
 	if rmmod "$EDU_MOD" 2>/dev/null; then
@@ -383,14 +402,39 @@ test_refcount_release() {
 	expect_unloaded "$EDU_MOD"
 }
 
-unbind_all_vfio() {
-	for UA_DEV in "$VFIO_DRV"/????:??:??.?; do
-		[ -e "$UA_DEV" ] || continue
-		unbind "${UA_DEV##*/}" || return 1
+# Whether $1 is one of the devices of this test
+is_own() {
+	for IO_DEV in $EDU_DEVS $TESTDEV; do
+		[ "$IO_DEV" = "$1" ] && return 0
+	done
+	return 1
+}
+
+# Check that vfio-pci drives no device but those of this test; name the
+# others when it does.  Any PCI device bound to it is a link with a colon.
+vfio_pci_alone() {
+	VA_OTHERS=
+	for VA_PATH in "$VFIO_DRV"/*:*; do
+		[ -e "$VA_PATH" ] || continue
+		is_own "${VA_PATH##*/}" && continue
+		VA_OTHERS="$VA_OTHERS${VA_OTHERS:+ }${VA_PATH##*/}"
+	done
+	[ -z "$VA_OTHERS" ] && return 0
+	log "vfio-pci also drives $VA_OTHERS, not a device of this test:" \
+		"leaving vfio_pci loaded"
+	return 1
+}
+
+# Unbind the devices of this test from vfio-pci, and no others
+unbind_own_vfio() {
+	for UO_DEV in $EDU_DEVS $TESTDEV; do
+		is_vfio "$UO_DEV" || continue
+		unbind "$UO_DEV" || return 1
 	done
 }
 
 unload_vfio_pci() {
+	vfio_pci_alone || return 1
 	if mod_loaded "$EDU_MOD" && ! rmmod "$EDU_MOD"; then
 		log "rmmod $EDU_MOD failed"
 		return 1
@@ -404,8 +448,9 @@ unload_vfio_pci() {
 
 # f. after vfio-pci is reloaded, binding loads the sample again
 test_reload() {
+	vfio_pci_alone || return "$KSFT_SKIP"
 	if [ -d "$VFIO_DRV" ]; then
-		unbind_all_vfio || return 1
+		unbind_own_vfio || return 1
 	fi
 	for RL_DEV in $EDU1 $EDU2 $TESTDEV; do
 		clear_override "$RL_DEV" || return 1
@@ -425,6 +470,7 @@ test_reload() {
 test_reload_with_override() {
 	RO_OK=0
 	need_vfio_pci || return 1
+	vfio_pci_alone || return "$KSFT_SKIP"
 	bind "$EDU1" || return 1
 	unbind "$EDU1" || return 1
 	unload_vfio_pci || return 1
@@ -456,8 +502,9 @@ test_reload_with_override() {
 # by timeout: waiting for the vendor module there would stall it.
 test_reload_with_ids() {
 	RI_OK=0
+	vfio_pci_alone || return "$KSFT_SKIP"
 	if [ -d "$VFIO_DRV" ]; then
-		unbind_all_vfio || return 1
+		unbind_own_vfio || return 1
 	fi
 	for RI_DEV in $EDU1 $EDU2 $TESTDEV; do
 		clear_override "$RI_DEV" || return 1
@@ -482,7 +529,7 @@ test_reload_with_ids() {
 	bind "$EDU1" || return 1
 	expect_vendor "$EDU1" "$EDU_MOD" || RI_OK=1
 	# Back to vfio-pci without ids=
-	unbind_all_vfio || return 1
+	unbind_own_vfio || return 1
 	for RI_DEV in $EDU1 $EDU2; do
 		clear_override "$RI_DEV" || RI_OK=1
 	done
@@ -630,15 +677,17 @@ test_mig_reset() {
 	bind "$EDU3" || return 1
 	expect_vendor "$EDU3" "$EDU_MOD" || MR_OK=1
 	MR_OUT=$(VFIO_SELFTESTS_BDF=$EDU3 VFIO_EXPECT_VENDOR=$EDU_MOD \
-		"$TEST_BIN" -t mig_reset 2>&1)
+		"$TEST_BIN" -t mig_reset -t mig_reset_during_wait 2>&1)
 	MR_RC=$?
 	printf '%s\n' "$MR_OUT" | log_lines '$'
 	# Skipped is not passed: the device must be one that can be reset
-	if [ "$MR_RC" -ne 0 ] ||
-	   ! printf '%s\n' "$MR_OUT" | grep -qE '^ok [0-9]+ vfio_dev\.mig_reset$'; then
-		log "mig_reset did not pass on $EDU3"
-		MR_OK=1
-	fi
+	for MR_T in mig_reset mig_reset_during_wait; do
+		if [ "$MR_RC" -ne 0 ] ||
+		   ! printf '%s\n' "$MR_OUT" | grep -qE "^ok [0-9]+ vfio_dev\\.$MR_T\$"; then
+			log "$MR_T did not pass on $EDU3"
+			MR_OK=1
+		fi
+	done
 	unbind "$EDU3" || MR_OK=1
 	clear_override "$EDU3" || MR_OK=1
 	return "$MR_OK"
@@ -716,6 +765,39 @@ restore() {
 		fi
 		clear_override "$RS_DEV"
 	done
+	put_back
+}
+
+# Print the driver and driver_override of each device of this test, one line
+# "device driver override" each, "-" for none
+device_state() {
+	for DS_DEV in $EDU_DEVS $TESTDEV; do
+		DS_DRV=-
+		if is_bound "$DS_DEV"; then
+			DS_DRV=$(readlink "$SYSPCI/devices/$DS_DEV/driver")
+			DS_DRV=${DS_DRV##*/}
+		fi
+		DS_OVR=$(read_file "$SYSPCI/devices/$DS_DEV/driver_override")
+		[ "$DS_OVR" = "(null)" ] && DS_OVR=
+		echo "$DS_DEV $DS_DRV ${DS_OVR:--}"
+	done
+}
+
+# Give the devices of this test back the driver_override and the driver
+# they had when it started, as device_state printed them into ORIG_STATE
+put_back() {
+	while read -r PB_DEV PB_DRV PB_OVR; do
+		[ -n "$PB_DEV" ] || continue
+		[ "$PB_OVR" = - ] && PB_OVR=
+		sysfs_write "$PB_OVR" "$SYSPCI/devices/$PB_DEV/driver_override"
+		if [ "$PB_DRV" = - ] || is_bound "$PB_DEV"; then
+			continue
+		fi
+		sysfs_write "$PB_DEV" "$SYSPCI/drivers/$PB_DRV/bind" ||
+			log "cannot bind $PB_DEV back to $PB_DRV"
+	done <<EOF
+$ORIG_STATE
+EOF
 }
 
 ktap_print_header
@@ -740,9 +822,13 @@ log "edu devices $EDU1 $EDU2 ${EDU3:-(no third)}, pci-testdev $TESTDEV"
 
 trap 'restore; exit "$KSFT_FAIL"' HUP INT TERM
 
-# Start from unbound devices, without the sample loaded.  The legacy
-# container's IOMMU backend is not loaded on demand.
+# Start from unbound devices, without the sample loaded; from then on,
+# restore puts back what they had.  The legacy container's IOMMU backend is
+# not loaded on demand.
+ORIG_STATE=
+START_STATE=$(device_state)
 restore
+ORIG_STATE=$START_STATE
 mod_loaded "$EDU_MOD" && rmmod "$EDU_MOD"
 modprobe vfio_iommu_type1 2>/dev/null
 kmemleak_clear

@@ -35,6 +35,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <time.h>
 #include <unistd.h>
@@ -720,9 +721,49 @@ static int set_irq_none(int device, __u32 index, __u32 action, __u32 start,
 	return ioctl(device, VFIO_DEVICE_SET_IRQS, &set);
 }
 
+/* The number of the last remap request, 0 for none (or no capability) */
+static __u32 remap_seq(int device, __u32 index)
+{
+	const struct vfio_irq_info_cap_remap_bar *cap;
+	__u64 buf[IRQ_INFO_SIZE / sizeof(__u64)];
+
+	if (irq_info(device, index, sizeof(buf), buf))
+		return 0;
+	cap = (const void *)irq_cap((void *)buf, sizeof(buf),
+				    VFIO_IRQ_INFO_CAP_REMAP_BAR);
+	return cap ? cap->seq : 0;
+}
+
+/* Acknowledge request @seq. Return: 0, or -1 with errno set. */
+static int ack_remap_seq(int device, __u32 seq, __u32 reserved)
+{
+	struct {
+		struct vfio_device_feature feature;
+		struct vfio_device_feature_remap_bar_ack ack;
+	} req = {
+		.feature = {
+			.argsz = sizeof(req),
+			.flags = VFIO_DEVICE_FEATURE_SET |
+				 VFIO_DEVICE_FEATURE_REMAP_BAR_ACK,
+		},
+		.ack = { .seq = seq, .reserved = reserved },
+	};
+
+	return ioctl(device, VFIO_DEVICE_FEATURE, &req);
+}
+
+/* Acknowledge the last request, as userspace following the uAPI does. */
 static int ack_remap(int device, __u32 index)
 {
-	return set_irq_none(device, index, VFIO_IRQ_SET_ACTION_UNMASK, 0, 1);
+	return ack_remap_seq(device, remap_seq(device, index), 0);
+}
+
+/* Return: whether child @pid is still running. */
+static bool child_running(pid_t pid)
+{
+	int status;
+
+	return waitpid(pid, &status, WNOHANG) == 0;
 }
 
 /* Wait for @efd to be signalled and read it. Return: its count, or 0. */
@@ -1004,6 +1045,18 @@ TEST_F(vfio_dev, remap_set_irqs)
 	EXPECT_EQ(-1, set_irq_none(self->device, index, 1U << 31, 0, 1));
 	EXPECT_EQ(EINVAL, errno);
 
+	/* Nothing was asked: no number acknowledges anything */
+	EXPECT_EQ(0U, remap_seq(self->device, index));
+	errno = 0;
+	EXPECT_EQ(-1, ack_remap_seq(self->device, 0, 0));
+	EXPECT_EQ(ESTALE, errno);
+	errno = 0;
+	EXPECT_EQ(-1, ack_remap_seq(self->device, 1, 0));
+	EXPECT_EQ(ESTALE, errno);
+	errno = 0;
+	EXPECT_EQ(-1, ack_remap_seq(self->device, 0, 1));
+	EXPECT_EQ(EINVAL, errno);
+
 	/* None of it asked for anything */
 	ASSERT_TRUE(remap_state(self->device, index, &pending, &trapped));
 	EXPECT_EQ(0U, pending);
@@ -1062,7 +1115,7 @@ TEST_F(vfio_dev, remap_handshake)
 		.flags = VFIO_DEVICE_IOEVENTFD_32,
 		.data = 1,
 	};
-	__u32 pending, trapped, val, *map;
+	__u32 pending, trapped, val, *map, seq;
 	int index, efd;
 	pid_t pid;
 
@@ -1077,6 +1130,23 @@ TEST_F(vfio_dev, remap_handshake)
 	ASSERT_TRUE(remap_state(self->device, index, &pending, &trapped));
 	EXPECT_EQ(1U, pending);
 	EXPECT_EQ(1U, trapped);
+	seq = remap_seq(self->device, index);
+	EXPECT_NE(0U, seq);
+	/* Asked, not yet enforced: a vCPU on the old mapping keeps running */
+	val = 0;
+	EXPECT_EQ(0, read_in_child(map, &val))
+		TH_LOG("the old mapping faulted before the acknowledgment");
+	EXPECT_EQ(EDU_ID, val);
+	/* A number that is not this request's completes nothing */
+	errno = 0;
+	EXPECT_EQ(-1, ack_remap_seq(self->device, seq - 1, 0));
+	EXPECT_EQ(ESTALE, errno);
+	errno = 0;
+	EXPECT_EQ(-1, ack_remap_seq(self->device, seq + 1, 0));
+	EXPECT_EQ(ESTALE, errno);
+	usleep(100000);
+	EXPECT_TRUE(child_running(pid))
+		TH_LOG("a stale acknowledgment completed the request");
 	EXPECT_FALSE(!!(bar0_flags(self->device) & VFIO_REGION_INFO_FLAG_MMAP))
 		TH_LOG("trapped BAR0 still reported mmap-able");
 	errno = 0;
@@ -1084,8 +1154,6 @@ TEST_F(vfio_dev, remap_handshake)
 				   self->device, bar0_offset(self->device)))
 		TH_LOG("trapped BAR0 could be mapped again");
 	EXPECT_EQ(EINVAL, errno);
-	EXPECT_EQ(SIGBUS, read_in_child(map, &val))
-		TH_LOG("the old mapping of trapped BAR0 still reaches the device");
 	/* Nor may an ioeventfd write to it behind the driver's back */
 	ioefd.offset = bar0_offset(self->device) + EDU_REG_LIVENESS;
 	ioefd.fd = efd;
@@ -1099,16 +1167,19 @@ TEST_F(vfio_dev, remap_handshake)
 			bar0_offset(self->device) + EDU_REG_ID));
 	EXPECT_EQ(EDU_ID, le32toh(val));
 
-	EXPECT_EQ(0, ack_remap(self->device, index))
+	EXPECT_EQ(0, ack_remap_seq(self->device, seq, 0))
 		TH_LOG("acknowledge: %s", strerror(errno));
 	EXPECT_EQ(0, child_status(pid))
 		TH_LOG("trapping did not complete after the acknowledgment");
 	ASSERT_TRUE(remap_state(self->device, index, &pending, &trapped));
 	EXPECT_EQ(0U, pending);
 	EXPECT_EQ(1U, trapped);
+	/* Enforced now: the old mapping no longer reaches the device */
+	EXPECT_EQ(SIGBUS, read_in_child(map, &val))
+		TH_LOG("the old mapping of trapped BAR0 still reaches the device");
 
 	/* A second acknowledgment changes nothing */
-	EXPECT_EQ(0, ack_remap(self->device, index));
+	EXPECT_EQ(0, ack_remap_seq(self->device, seq, 0));
 	ASSERT_TRUE(remap_state(self->device, index, &pending, &trapped));
 	EXPECT_EQ(0U, pending);
 	EXPECT_EQ(1U, trapped);
@@ -1124,6 +1195,22 @@ TEST_F(vfio_dev, remap_handshake)
 	val = 0;
 	EXPECT_EQ(0, read_in_child(map, &val));
 	EXPECT_EQ(EDU_ID, val);
+	EXPECT_NE(seq, remap_seq(self->device, index));
+	EXPECT_EQ(0, ack_remap(self->device, index));
+
+	/* The first request's number cannot answer the next one */
+	pid = trap_in_child(fds, ARRAY_SIZE(fds), map);
+	ASSERT_LT(0, pid);
+	ASSERT_NE(0U, wait_eventfd(efd, SIGNAL_WAIT_MS));
+	errno = 0;
+	EXPECT_EQ(-1, ack_remap_seq(self->device, seq, 0));
+	EXPECT_EQ(ESTALE, errno);
+	usleep(100000);
+	EXPECT_TRUE(child_running(pid));
+	EXPECT_EQ(0, ack_remap(self->device, index));
+	EXPECT_EQ(0, child_status(pid));
+	EXPECT_EQ(0, write_trapped("0"));
+	EXPECT_NE(0U, wait_eventfd(efd, SIGNAL_WAIT_MS));
 	EXPECT_EQ(0, ack_remap(self->device, index));
 
 	munmap(map, getpagesize());
@@ -1191,7 +1278,7 @@ TEST_F(vfio_dev, remap_silent_userspace)
 	EXPECT_EQ(ENOTCONN, write_trapped("1"));
 	EXPECT_TRUE(eventfd_quiet(efd));
 
-	/* A late acknowledgment only re-arms it */
+	/* A late acknowledgment of that request only re-arms it */
 	EXPECT_EQ(0, ack_remap(self->device, index));
 	ASSERT_TRUE(remap_state(self->device, index, &pending, &trapped));
 	EXPECT_EQ(0U, pending);
@@ -1613,6 +1700,7 @@ TEST_F(vfio_dev, mig_reset)
 	__u8 buf[sizeof(struct vfio_pci_hot_reset) + sizeof(__s32)];
 	struct vfio_pci_hot_reset *hot = (void *)buf;
 	__u8 stream[MIG_STREAM_MAX];
+	char path[PATH_MAX];
 	struct mig_region mr;
 	__u64 val;
 	ssize_t len;
@@ -1653,10 +1741,74 @@ TEST_F(vfio_dev, mig_reset)
 		TH_LOG("VFIO_DEVICE_PCI_HOT_RESET: %s", strerror(errno));
 	EXPECT_EQ(MIG_RUNNING, mig_get(self->device, &mr));
 
+	/* A reset no vfio ioctl sees, through sysfs, ends it too */
+	ASSERT_EQ(0, mig_set(self->device, &mr, MIG_SAVING));
+	snprintf(path, sizeof(path), SYSFS_PCI_DEVICES "/%s/reset", bdf);
+	ASSERT_EQ(0, write_param(path, "1"))
+		TH_LOG("sysfs reset of %s failed", bdf);
+	EXPECT_EQ(MIG_RUNNING, mig_get(self->device, &mr))
+		TH_LOG("a sysfs reset left the device saving");
+	EXPECT_EQ(EINVAL, mig_read64(self->device, &mr,
+				     MIG_INFO(pending_bytes), &val));
+
 	/* The device still saves and restores its own state */
 	EXPECT_EQ(len, mig_save(self->device, &mr, stream, sizeof(stream)));
 	EXPECT_EQ(0, mig_restore(self->device, &mr, stream, len));
 	EXPECT_EQ(MIG_RUNNING, mig_get(self->device, &mr));
+}
+
+/*
+ * A reset never waits for userspace: here the device_state write that
+ * starts pre-copy waits for the BAR remap acknowledgment, and a reset
+ * meanwhile returns at once and still ends the migration.
+ */
+TEST_F(vfio_dev, mig_reset_during_wait)
+{
+	struct timespec t0, t1;
+	struct mig_region mr;
+	int index, efd;
+	pid_t pid;
+	long ms;
+
+	if (!expect_remap())
+		SKIP(return, "no migration region without the sample");
+	if (!(self->info.flags & VFIO_DEVICE_FLAGS_RESET))
+		SKIP(return, "%s cannot be reset", bdf);
+	index = remap_index(self->device, self->info.num_irqs);
+	ASSERT_LE(0, index);
+	ASSERT_LE(0, mig_find(self->device, self->info.num_regions, &mr));
+	efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	ASSERT_LE(0, efd);
+	ASSERT_EQ(0, set_irq_eventfd(self->device, index,
+				     VFIO_IRQ_SET_ACTION_TRIGGER, efd));
+	ASSERT_EQ(0, write_param(REMAP_TIMEOUT_PARAM, "60000"));
+
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (!pid)
+		_exit(mig_set(self->device, &mr, MIG_SAVING | MIG_RUNNING));
+	ASSERT_NE(0U, wait_eventfd(efd, SIGNAL_WAIT_MS))
+		TH_LOG("pre-copy asked for no BAR remap");
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	EXPECT_EQ(0, ioctl(self->device, VFIO_DEVICE_RESET))
+		TH_LOG("VFIO_DEVICE_RESET: %s", strerror(errno));
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	ms = (t1.tv_sec - t0.tv_sec) * 1000 +
+	     (t1.tv_nsec - t0.tv_nsec) / 1000000;
+	TH_LOG("reset returned after %ld ms", ms);
+	EXPECT_TRUE(child_running(pid))
+		TH_LOG("the reset waited for the device_state write");
+
+	EXPECT_EQ(0, ack_remap(self->device, index));
+	EXPECT_EQ(0, child_status(pid));
+	EXPECT_EQ(MIG_RUNNING, mig_get(self->device, &mr))
+		TH_LOG("the reset did not end pre-copy");
+
+	EXPECT_EQ(0, write_param(REMAP_TIMEOUT_PARAM, REMAP_TIMEOUT_DEFAULT));
+	EXPECT_EQ(0, set_irq_eventfd(self->device, index,
+				     VFIO_IRQ_SET_ACTION_TRIGGER, -1));
+	close(efd);
 }
 
 /* A stream saved from one edu restores into another; bad ones don't. */
@@ -1800,90 +1952,362 @@ static int edu_dma(struct __test_metadata *_metadata, int device, __u64 src,
 }
 
 /*
- * Dirty tracking: with BAR0 trapped, a DMA from the device to memory is
- * reported dirty, exactly its page; a DMA the other way is not.
+ * Read and empty the sample's DMA log into @buf.
+ * Return: the number of bytes read, or -1.
  */
-TEST_F(vfio_dev, mig_dirty_dma)
+static ssize_t read_dma_log(char *buf, size_t size)
 {
-	const int fds[] = { self->container, self->group };
-	const size_t size = DIRTY_PAGES * getpagesize();
+	char path[PATH_MAX];
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), EDU_DEBUGFS "/%s/dma_log", bdf);
+	fd = open(path, O_RDONLY);
+	if (fd < 0)
+		return -1;
+	n = read(fd, buf, size - 1);
+	close(fd);
+	if (n >= 0)
+		buf[n] = '\0';
+	return n;
+}
+
+/* Whether the log in @log has a line for @npage pages from @iova. */
+static bool log_has(const char *log, __u64 iova, unsigned int npage)
+{
+	char line[64];
+
+	snprintf(line, sizeof(line), "%#llx %u\n", (unsigned long long)iova,
+		 npage);
+	return strstr(log, line) && (log == strstr(log, line) ||
+				     strstr(log, line)[-1] == '\n');
+}
+
+/*
+ * "Guest memory" for the dirty tests: DIRTY_PAGES pages at DIRTY_IOVA,
+ * BAR0 trapped through the handshake, bus mastering on, the log empty.
+ */
+struct dirty_ctx {
+	int	index;
+	int	efd;
+	__u8	*mem;
+	size_t	size;
+};
+
+/* Return: false when the test is skipped (no sample). */
+static bool dirty_setup(struct __test_metadata *_metadata,
+			struct _test_data_vfio_dev *self, struct dirty_ctx *d)
+{
 	struct vfio_iommu_type1_dma_map map = { .argsz = sizeof(map) };
+	char log[4096];
+	pid_t pid;
+
+	if (!expect_remap())
+		SKIP(return false, "no DMA log without the sample");
+	d->index = remap_index(self->device, self->info.num_irqs);
+	ASSERT_LE(0, d->index);
+	enable_memory(_metadata, self->device);
+	enable_master(_metadata, self->device);
+
+	d->size = DIRTY_PAGES * getpagesize();
+	d->mem = mmap(NULL, d->size, PROT_READ | PROT_WRITE,
+		      MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, d->mem);
+	memset(d->mem, 0, d->size);
+	map.flags = VFIO_DMA_MAP_FLAG_READ | VFIO_DMA_MAP_FLAG_WRITE;
+	map.vaddr = (__u64)(unsigned long)d->mem;
+	map.iova = DIRTY_IOVA;
+	map.size = d->size;
+	ASSERT_EQ(0, ioctl(self->container, VFIO_IOMMU_MAP_DMA, &map))
+		TH_LOG("VFIO_IOMMU_MAP_DMA: %s", strerror(errno));
+
+	ASSERT_EQ(0, write_param(REMAP_TIMEOUT_PARAM, REMAP_TIMEOUT_DEFAULT));
+	d->efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	ASSERT_LE(0, d->efd);
+	ASSERT_EQ(0, set_irq_eventfd(self->device, d->index,
+				     VFIO_IRQ_SET_ACTION_TRIGGER, d->efd));
+	pid = trap_in_child(NULL, 0, NULL);
+	ASSERT_LT(0, pid);
+	ASSERT_NE(0U, wait_eventfd(d->efd, SIGNAL_WAIT_MS));
+	ASSERT_EQ(0, ack_remap(self->device, d->index));
+	ASSERT_EQ(0, child_status(pid));
+	ASSERT_LE(0, read_dma_log(log, sizeof(log)));
+	return true;
+}
+
+static void dirty_cleanup(struct _test_data_vfio_dev *self,
+			  struct dirty_ctx *d)
+{
 	struct vfio_iommu_type1_dma_unmap unmap = { .argsz = sizeof(unmap) };
+
+	write_trapped("0");
+	unmap.iova = DIRTY_IOVA;
+	unmap.size = d->size;
+	ioctl(self->container, VFIO_IOMMU_UNMAP_DMA, &unmap);
+	munmap(d->mem, d->size);
+	close(d->efd);
+}
+
+/* Wait for the device's DMA to end. Return: 0 or -1. */
+static int edu_dma_wait(int device)
+{
+	int i;
+
+	for (i = 0; i < 100; i++) {
+		if (!(bar0_read(device, EDU_REG_DMA_CMD, 8) & EDU_DMA_RUN))
+			return 0;
+		usleep(20000);
+	}
+	return -1;
+}
+
+/*
+ * With BAR0 trapped, a DMA from the device to memory is logged, exactly
+ * its page, and one the other way is not.  type1 has no pinned page to go
+ * by, so it counts every mapped page dirty: more than the device wrote,
+ * never less.
+ */
+TEST_F(vfio_dev, dirty_dma_logged)
+{
+	struct dirty_ctx d;
 	struct vfio_iommu_type1_dirty_bitmap track = { .argsz = sizeof(track) };
 	struct {
 		struct vfio_iommu_type1_dirty_bitmap hdr;
 		struct vfio_iommu_type1_dirty_bitmap_get range;
 	} get = { .hdr.argsz = sizeof(get) };
 	const __u64 dst = DIRTY_IOVA + 3 * getpagesize() + 16;
+	char log[4096];
 	__u64 bits = 0;
-	int index, efd;
-	__u8 *mem;
-	pid_t pid;
 
-	if (!expect_remap())
-		SKIP(return, "no dirty tracking without the sample");
-	index = remap_index(self->device, self->info.num_irqs);
-	ASSERT_LE(0, index);
-	enable_memory(_metadata, self->device);
-	enable_master(_metadata, self->device);
-
-	/* "Guest memory": DIRTY_PAGES pages at DIRTY_IOVA */
-	mem = mmap(NULL, size, PROT_READ | PROT_WRITE,
-		   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	ASSERT_NE(MAP_FAILED, mem);
-	memset(mem, 0, size);
-	map.flags = VFIO_DMA_MAP_FLAG_READ | VFIO_DMA_MAP_FLAG_WRITE;
-	map.vaddr = (__u64)(unsigned long)mem;
-	map.iova = DIRTY_IOVA;
-	map.size = size;
-	ASSERT_EQ(0, ioctl(self->container, VFIO_IOMMU_MAP_DMA, &map))
-		TH_LOG("VFIO_IOMMU_MAP_DMA: %s", strerror(errno));
-
+	if (!dirty_setup(_metadata, self, &d))
+		return;
 	track.flags = VFIO_IOMMU_DIRTY_PAGES_FLAG_START;
 	ASSERT_EQ(0, ioctl(self->container, VFIO_IOMMU_DIRTY_PAGES, &track))
 		TH_LOG("dirty tracking start: %s", strerror(errno));
 
-	/* Trap BAR0 through the handshake, as pre-copy would */
-	ASSERT_EQ(0, write_param(REMAP_TIMEOUT_PARAM, REMAP_TIMEOUT_DEFAULT));
-	efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	ASSERT_LE(0, efd);
-	ASSERT_EQ(0, set_irq_eventfd(self->device, index,
-				     VFIO_IRQ_SET_ACTION_TRIGGER, efd));
-	pid = trap_in_child(fds, ARRAY_SIZE(fds), NULL);
-	ASSERT_LT(0, pid);
-	ASSERT_NE(0U, wait_eventfd(efd, SIGNAL_WAIT_MS));
-	ASSERT_EQ(0, ack_remap(self->device, index));
-	ASSERT_EQ(0, child_status(pid));
-
 	/* A pattern from memory into the device, then back to page 3 */
-	memcpy(mem, "edu dirty tracking", 18);
+	memcpy(d.mem, "edu dirty tracking", 18);
 	ASSERT_EQ(0, edu_dma(_metadata, self->device, DIRTY_IOVA, EDU_DMA_BUF,
 			     64, 0)) TH_LOG("DMA to the device did not end");
+	ASSERT_LE(0, read_dma_log(log, sizeof(log)));
+	EXPECT_STREQ("", log) TH_LOG("a DMA from memory was logged");
 	ASSERT_EQ(0, edu_dma(_metadata, self->device, EDU_DMA_BUF, dst, 64,
 			     EDU_DMA_TO_RAM)) TH_LOG("DMA to memory did not end");
-	EXPECT_EQ(0, memcmp(mem + (dst - DIRTY_IOVA), "edu dirty tracking", 18))
+	EXPECT_EQ(0, memcmp(d.mem + (dst - DIRTY_IOVA),
+			    "edu dirty tracking", 18))
 		TH_LOG("the DMA did not reach memory");
+	ASSERT_LE(0, read_dma_log(log, sizeof(log)));
+	EXPECT_TRUE(log_has(log, DIRTY_IOVA + 3 * getpagesize(), 1))
+		TH_LOG("log: %s", log);
 
 	get.hdr.flags = VFIO_IOMMU_DIRTY_PAGES_FLAG_GET_BITMAP;
 	get.range.iova = DIRTY_IOVA;
-	get.range.size = size;
+	get.range.size = d.size;
 	get.range.bitmap.pgsize = getpagesize();
 	get.range.bitmap.size = sizeof(bits);
 	get.range.bitmap.data = &bits;
 	ASSERT_EQ(0, ioctl(self->container, VFIO_IOMMU_DIRTY_PAGES, &get))
 		TH_LOG("dirty bitmap: %s", strerror(errno));
-	EXPECT_EQ(1ULL << 3, bits)
-		TH_LOG("dirty pages %#llx, expected only page 3",
-		       (unsigned long long)bits);
+	EXPECT_EQ((1ULL << DIRTY_PAGES) - 1, bits)
+		TH_LOG("dirty pages %#llx, expected all", (unsigned long long)bits);
 
 	track.flags = VFIO_IOMMU_DIRTY_PAGES_FLAG_STOP;
 	EXPECT_EQ(0, ioctl(self->container, VFIO_IOMMU_DIRTY_PAGES, &track));
-	EXPECT_EQ(0, write_trapped("0"));
+	dirty_cleanup(self, &d);
+}
+
+/*
+ * Every way of writing the command register starts a logged transfer: a
+ * 16-byte write of count and command, an 8-byte write at 0x94 whose upper
+ * half is the command, a 4-byte write of the command.  Writes that cross
+ * into the DMA registers from outside are refused.
+ */
+TEST_F(vfio_dev, dirty_dma_command_pieces)
+{
+	struct dirty_ctx d;
+	const size_t page = getpagesize();
+	__u8 cross[16] = { 0 };
+	char log[4096];
+	__u64 w[2];
+	__u32 cmd;
+	int i;
+
+	if (!dirty_setup(_metadata, self, &d))
+		return;
+	memset(d.mem, 0x5a, 64);
+	ASSERT_EQ(0, edu_dma(_metadata, self->device, DIRTY_IOVA, EDU_DMA_BUF,
+			     64, 0));
+
+	for (i = 0; i < 3; i++) {
+		__u64 dst = DIRTY_IOVA + (5 + i) * page;
+
+		bar0_write(_metadata, self->device, EDU_REG_DMA_SRC,
+			   EDU_DMA_BUF, 8);
+		bar0_write(_metadata, self->device, EDU_REG_DMA_DST, dst, 8);
+		cmd = htole32(EDU_DMA_RUN | EDU_DMA_TO_RAM);
+		if (i == 0) {
+			w[0] = htole64(64);
+			w[1] = htole64(EDU_DMA_RUN | EDU_DMA_TO_RAM);
+			ASSERT_EQ(16, pwrite(self->device, w, 16,
+					     bar0_offset(self->device) +
+					     EDU_REG_DMA_COUNT));
+		} else if (i == 1) {
+			bar0_write(_metadata, self->device, EDU_REG_DMA_COUNT,
+				   64, 8);
+			w[0] = htole64((__u64)(EDU_DMA_RUN | EDU_DMA_TO_RAM) << 32);
+			ASSERT_EQ(8, pwrite(self->device, w, 8,
+					    bar0_offset(self->device) +
+					    EDU_REG_DMA_COUNT + 4));
+		} else {
+			bar0_write(_metadata, self->device, EDU_REG_DMA_COUNT,
+				   64, 8);
+			ASSERT_EQ(4, pwrite(self->device, &cmd, 4,
+					    bar0_offset(self->device) +
+					    EDU_REG_DMA_CMD));
+		}
+		ASSERT_EQ(0, edu_dma_wait(self->device));
+		EXPECT_EQ(0x5a, d.mem[(5 + i) * page])
+			TH_LOG("write %d: no DMA reached page %d", i, 5 + i);
+		ASSERT_LE(0, read_dma_log(log, sizeof(log)));
+		EXPECT_TRUE(log_has(log, dst, 1))
+			TH_LOG("write %d: page %d not logged: %s", i, 5 + i, log);
+	}
+
+	errno = 0;
+	EXPECT_EQ(-1, pwrite(self->device, cross, sizeof(cross),
+			     bar0_offset(self->device) + EDU_REG_DMA_SRC - 8));
+	EXPECT_EQ(EINVAL, errno);
+	errno = 0;
+	EXPECT_EQ(-1, pwrite(self->device, cross, sizeof(cross),
+			     bar0_offset(self->device) + EDU_REG_DMA_CMD));
+	EXPECT_EQ(EINVAL, errno);
+	dirty_cleanup(self, &d);
+}
+
+struct dst_flipper {
+	int device;
+	bool stop;
+	__u64 dst[2];
+};
+
+static void *flip_dst(void *arg)
+{
+	struct dst_flipper *f = arg;
+	unsigned int i = 0;
+	__u64 le;
+
+	while (!__atomic_load_n(&f->stop, __ATOMIC_RELAXED)) {
+		le = htole64(f->dst[i++ & 1]);
+		pwrite(f->device, &le, 8,
+		       bar0_offset(f->device) + EDU_REG_DMA_DST);
+	}
+	return NULL;
+}
+
+/*
+ * Another thread rewrites the destination while commands are written:
+ * the page the DMA lands on is always the one logged.
+ */
+TEST_F(vfio_dev, dirty_dma_dst_race)
+{
+	struct dirty_ctx d;
+	const size_t page = getpagesize();
+	struct dst_flipper f = { .device = self->device };
+	char log[4096];
+	pthread_t thread;
+	int i, landed;
+
+	if (!dirty_setup(_metadata, self, &d))
+		return;
+	memset(d.mem, 0x77, 64);
+	ASSERT_EQ(0, edu_dma(_metadata, self->device, DIRTY_IOVA, EDU_DMA_BUF,
+			     64, 0));
+	bar0_write(_metadata, self->device, EDU_REG_DMA_SRC, EDU_DMA_BUF, 8);
+	bar0_write(_metadata, self->device, EDU_REG_DMA_COUNT, 64, 8);
+	f.dst[0] = DIRTY_IOVA + 9 * page;
+	f.dst[1] = DIRTY_IOVA + 10 * page;
+	bar0_write(_metadata, self->device, EDU_REG_DMA_DST, f.dst[0], 8);
+	ASSERT_EQ(0, pthread_create(&thread, NULL, flip_dst, &f));
+
+	for (i = 0; i < 20; i++) {
+		memset(d.mem + 9 * page, 0, 64);
+		memset(d.mem + 10 * page, 0, 64);
+		bar0_write(_metadata, self->device, EDU_REG_DMA_CMD,
+			   EDU_DMA_RUN | EDU_DMA_TO_RAM, 4);
+		ASSERT_EQ(0, edu_dma_wait(self->device));
+		landed = d.mem[9 * page] == 0x77 ? 9 :
+			 d.mem[10 * page] == 0x77 ? 10 : -1;
+		ASSERT_NE(-1, landed) TH_LOG("round %d: no page written", i);
+		ASSERT_LE(0, read_dma_log(log, sizeof(log)));
+		EXPECT_TRUE(log_has(log, DIRTY_IOVA + landed * page, 1))
+			TH_LOG("round %d: landed on page %d, log: %s", i,
+			       landed, log);
+	}
+	__atomic_store_n(&f.stop, true, __ATOMIC_RELAXED);
+	pthread_join(thread, NULL);
+	dirty_cleanup(self, &d);
+}
+
+/*
+ * Unmapping the destination while DMA commands come, and invalidating the
+ * vaddr (VFIO_DMA_UNMAP_FLAG_VADDR) before one, cannot upset the IOMMU
+ * driver: the sample takes no pin.  The kernel log is checked after.
+ */
+TEST_F(vfio_dev, dirty_dma_unmap_race)
+{
+	struct dirty_ctx d;
+	struct vfio_iommu_type1_dma_unmap unmap = { .argsz = sizeof(unmap) };
+	struct vfio_iommu_type1_dma_map map = { .argsz = sizeof(map) };
+	const size_t page = getpagesize();
+	__u64 iova;
+	__u8 *buf;
+	int i;
+
+	if (!dirty_setup(_metadata, self, &d))
+		return;
+	iova = DIRTY_IOVA + d.size;
+	buf = mmap(NULL, page, PROT_READ | PROT_WRITE,
+		   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, buf);
+	bar0_write(_metadata, self->device, EDU_REG_DMA_SRC, EDU_DMA_BUF, 8);
+	bar0_write(_metadata, self->device, EDU_REG_DMA_COUNT, 16, 8);
+
+	for (i = 0; i < 50; i++) {
+		map.flags = VFIO_DMA_MAP_FLAG_READ | VFIO_DMA_MAP_FLAG_WRITE;
+		map.vaddr = (__u64)(unsigned long)buf;
+		map.iova = iova;
+		map.size = page;
+		ASSERT_EQ(0, ioctl(self->container, VFIO_IOMMU_MAP_DMA, &map));
+		bar0_write(_metadata, self->device, EDU_REG_DMA_DST, iova, 8);
+		bar0_write(_metadata, self->device, EDU_REG_DMA_CMD,
+			   EDU_DMA_RUN | EDU_DMA_TO_RAM, 4);
+		unmap.flags = 0;
+		unmap.iova = iova;
+		unmap.size = page;
+		ASSERT_EQ(0, ioctl(self->container, VFIO_IOMMU_UNMAP_DMA,
+				   &unmap));
+		ASSERT_EQ(0, edu_dma_wait(self->device));
+	}
+
+	/* vaddr invalidated, then a command: nothing may pin through it */
+	unmap.flags = VFIO_DMA_UNMAP_FLAG_VADDR;
 	unmap.iova = DIRTY_IOVA;
-	unmap.size = size;
-	EXPECT_EQ(0, ioctl(self->container, VFIO_IOMMU_UNMAP_DMA, &unmap));
-	munmap(mem, size);
-	close(efd);
+	unmap.size = d.size;
+	ASSERT_EQ(0, ioctl(self->container, VFIO_IOMMU_UNMAP_DMA, &unmap))
+		TH_LOG("VFIO_DMA_UNMAP_FLAG_VADDR: %s", strerror(errno));
+	bar0_write(_metadata, self->device, EDU_REG_DMA_DST,
+		   DIRTY_IOVA + page, 8);
+	bar0_write(_metadata, self->device, EDU_REG_DMA_CMD,
+		   EDU_DMA_RUN | EDU_DMA_TO_RAM, 4);
+	ASSERT_EQ(0, edu_dma_wait(self->device));
+	map.flags = VFIO_DMA_MAP_FLAG_VADDR;
+	map.vaddr = (__u64)(unsigned long)d.mem;
+	map.iova = DIRTY_IOVA;
+	map.size = d.size;
+	EXPECT_EQ(0, ioctl(self->container, VFIO_IOMMU_MAP_DMA, &map))
+		TH_LOG("restoring the vaddr: %s", strerror(errno));
+	munmap(buf, page);
+	dirty_cleanup(self, &d);
 }
 
 int main(int argc, char **argv)

@@ -9,20 +9,25 @@
  *  - the v1 migration region (vfio_pci_core_register_migration()), whose
  *    stream carries what the PF driver holds for the VF and userspace
  *    cannot see from the VF: its MAC address, port VLAN and priority,
- *    anti-spoof checking, trust, link state and rate limits.  They are read
- *    and restored through the PF's own VF configuration paths, the
- *    ndo_get_vf_config() and ndo_set_vf_*() operations that
- *    "ip link set <pf> vf N ..." uses, under RTNL.  The VF's registers,
+ *    anti-spoof checking, trust, link state and rate limits.  That is the
+ *    host administrator's policy for the VF, so the stream never sets it:
+ *    the source reads it with the PF's ndo_get_vf_config(), as "ip link
+ *    show <pf>" does, and the destination reads its own VF's the same way
+ *    and refuses the stream when they differ (i40e_vfm_check_policy()),
+ *    all under RTNL.  A MAC address the guest set is the guest's, not
+ *    policy: the guest's iavf driver adds it again.  The VF's registers,
  *    queues and RSS setup live in the VF and in guest memory, where the
  *    guest's iavf driver sets them up again after migration through its
  *    reset path; the module does not copy the PF driver's private state;
  *
- *  - a REMAP_BAR_REGION interrupt: for pre-copy, BAR0 is trapped so that
- *    the module sees every doorbell write (see i40e_vfm_write()).
+ *  - bus mastering turned off in the VF while it is not RUNNING, and
+ *    turned back on as userspace last set it (see i40e_vfm_set_state()).
  *
  * The module never looks into the PF driver's private data: it checks
  * that the PF is bound to i40e and finds the PF's net_device under RTNL
  * each time it needs it, and the VF number comes from pci_iov_vf_id().
+ * The one exception is the PF's pf_set_mac flag for the VF, read under
+ * RTNL: ndo_get_vf_config() reports the VF's MAC address whoever set it.
  */
 
 #include <linux/etherdevice.h>
@@ -33,12 +38,15 @@
 #include <linux/pci.h>
 #include <linux/rtnetlink.h>
 #include <linux/slab.h>
+#include <linux/string_choices.h>
 #include <linux/vfio.h>
 #include <linux/vfio_pci_core.h>
 #include <linux/vfio_pci_vendor.h>
 #include <kunit/visibility.h>
 
+#include "i40e.h"
 #include "i40e_vf_migration.h"
+#include "i40e_virtchnl_pf.h"
 
 #define I40E_PF_DRIVER		"i40e"
 
@@ -47,25 +55,17 @@
  * @pdev: the VF
  * @vf_id: its number on its PF
  * @vdev: vfio-pci's device, while open
- * @trapped_to_save: BAR0 trapped for pre-copy
- * @master_stopped: bus mastering turned off by the module while stopped
- * @tx_tail: last value written to each TX queue tail while trapped
- * @rx_tail: the same for RX queues
- * @arq_tail: last admin receive queue tail written while trapped
- * @atq_tail: last admin send queue tail written while trapped
- * @doorbells: doorbell writes seen while trapped
+ * @quiesced: bus mastering held off by the module while not RUNNING;
+ *	under @vdev's memory_lock
+ * @saved_cmd: PCI_COMMAND as userspace last left it in the VF while
+ *	@quiesced; under @vdev's memory_lock
  */
 struct i40e_vfm {
 	struct pci_dev			*pdev;
 	int				vf_id;
 	struct vfio_pci_core_device	*vdev;
-	bool				trapped_to_save;
-	bool				master_stopped;
-	u32				tx_tail[I40E_VFM_MAX_QUEUES];
-	u32				rx_tail[I40E_VFM_MAX_QUEUES];
-	u32				arq_tail;
-	u32				atq_tail;
-	atomic64_t			doorbells;
+	bool				quiesced;
+	u16				saved_cmd;
 };
 
 /**
@@ -78,7 +78,6 @@ struct i40e_vfm {
  *
  * Return: the stream's length, or -ENOSPC.
  */
-VISIBLE_IF_KUNIT
 ssize_t i40e_vfm_encode(const struct i40e_vfm_state *st, u16 vf_device,
 			u16 pf_device, void *buf, size_t size)
 {
@@ -91,6 +90,8 @@ ssize_t i40e_vfm_encode(const struct i40e_vfm_state *st, u16 vf_device,
 	memset(s, 0, sizeof(*s));
 	s->magic = cpu_to_le32(I40E_VFM_MAGIC);
 	s->version = cpu_to_le16(I40E_VFM_VERSION);
+	if (st->mac_admin)
+		s->flags = cpu_to_le16(I40E_VFM_FLAG_ADMIN_MAC);
 	s->length = cpu_to_le32(sizeof(*s));
 	s->vf_device = cpu_to_le16(vf_device);
 	s->pf_device = cpu_to_le16(pf_device);
@@ -116,20 +117,24 @@ EXPORT_SYMBOL_IF_KUNIT(i40e_vfm_encode);
  * @pf_device: its PF's
  * @st: the state read, valid when 0 is returned
  *
- * Return: 0; -EAGAIN when @len is short of the stream's length; -EINVAL
- * when the stream is refused (see struct i40e_vfm_stream).
+ * Return: 0; -EAGAIN when @len is short of the stream's length;
+ * -EPROTONOSUPPORT when it is a stream of another version; -EINVAL when
+ * the stream is refused for another reason (see struct i40e_vfm_stream).
  */
-VISIBLE_IF_KUNIT
 int i40e_vfm_decode(const void *buf, size_t len, u16 vf_device,
 		    u16 pf_device, struct i40e_vfm_state *st)
 {
 	const struct i40e_vfm_stream *s = buf;
+	bool mac_admin;
 	u16 proto;
 
 	if (len < offsetofend(struct i40e_vfm_stream, length))
 		return -EAGAIN;
-	if (le32_to_cpu(s->magic) != I40E_VFM_MAGIC ||
-	    le16_to_cpu(s->version) != I40E_VFM_VERSION || s->flags ||
+	if (le32_to_cpu(s->magic) != I40E_VFM_MAGIC)
+		return -EINVAL;
+	if (le16_to_cpu(s->version) != I40E_VFM_VERSION)
+		return -EPROTONOSUPPORT;
+	if (le16_to_cpu(s->flags) & ~I40E_VFM_FLAG_ADMIN_MAC ||
 	    le32_to_cpu(s->length) != sizeof(*s))
 		return -EINVAL;
 	if (len < sizeof(*s))
@@ -143,16 +148,19 @@ int i40e_vfm_decode(const void *buf, size_t len, u16 vf_device,
 		return -EINVAL;
 
 	proto = ntohs(s->vlan_proto);
+	mac_admin = le16_to_cpu(s->flags) & I40E_VFM_FLAG_ADMIN_MAC;
 	if (le16_to_cpu(s->vlan) >= VLAN_N_VID || s->qos > 7 ||
 	    (proto != ETH_P_8021Q && proto != ETH_P_8021AD) ||
 	    s->spoofchk > 1 || s->trusted > 1 ||
 	    s->link_state > IFLA_VF_LINK_STATE_DISABLE ||
 	    is_multicast_ether_addr(s->mac) ||
+	    (mac_admin && is_zero_ether_addr(s->mac)) ||
 	    (le32_to_cpu(s->max_tx_rate) &&
 	     le32_to_cpu(s->min_tx_rate) > le32_to_cpu(s->max_tx_rate)))
 		return -EINVAL;
 
 	ether_addr_copy(st->mac, s->mac);
+	st->mac_admin = mac_admin;
 	st->vlan = le16_to_cpu(s->vlan);
 	st->vlan_proto = proto;
 	st->qos = s->qos;
@@ -166,13 +174,58 @@ int i40e_vfm_decode(const void *buf, size_t len, u16 vf_device,
 EXPORT_SYMBOL_IF_KUNIT(i40e_vfm_decode);
 
 /**
+ * i40e_vfm_check_policy() - compare a VF's policy with its source's
+ * @want: the source VF's configuration, from the stream
+ * @have: the destination VF's, from its PF
+ * @field: set to what differs first, I40E_VFM_POLICY_SAME if nothing
+ *
+ * Trust, spoof checking, the port VLAN with its priority and protocol,
+ * the link state and the TX rates must be equal.  So must the MAC address
+ * when the administrator set it on either side.  A MAC address the guest
+ * set is not compared: the guest adds it again after migration, and the
+ * destination VF may hold none; but it may not hold another one that the
+ * administrator did not set (one left by an earlier guest), since the PF
+ * would give that one to the guest.
+ *
+ * Return: 0 when the destination VF may take the stream, -EINVAL if not.
+ */
+int i40e_vfm_check_policy(const struct i40e_vfm_state *want,
+			  const struct i40e_vfm_state *have,
+			  enum i40e_vfm_policy *field)
+{
+	enum i40e_vfm_policy f = I40E_VFM_POLICY_SAME;
+
+	if (want->trusted != have->trusted)
+		f = I40E_VFM_POLICY_TRUST;
+	else if (want->spoofchk != have->spoofchk)
+		f = I40E_VFM_POLICY_SPOOFCHK;
+	else if (want->vlan != have->vlan || want->qos != have->qos ||
+		 (want->vlan && want->vlan_proto != have->vlan_proto))
+		f = I40E_VFM_POLICY_VLAN;
+	else if (want->link_state != have->link_state)
+		f = I40E_VFM_POLICY_LINK_STATE;
+	else if (want->min_tx_rate != have->min_tx_rate ||
+		 want->max_tx_rate != have->max_tx_rate)
+		f = I40E_VFM_POLICY_TX_RATE;
+	else if (want->mac_admin != have->mac_admin ||
+		 (want->mac_admin && !ether_addr_equal(want->mac, have->mac)))
+		f = I40E_VFM_POLICY_MAC;
+	else if (!have->mac_admin && !is_zero_ether_addr(have->mac) &&
+		 !ether_addr_equal(want->mac, have->mac))
+		f = I40E_VFM_POLICY_OLD_MAC;
+
+	*field = f;
+	return f == I40E_VFM_POLICY_SAME ? 0 : -EINVAL;
+}
+EXPORT_SYMBOL_IF_KUNIT(i40e_vfm_check_policy);
+
+/**
  * i40e_vfm_vf_index() - check a VF number against its PF's VF count
  * @vf_id: from pci_iov_vf_id(), or its error
  * @num_vfs: from pci_num_vf() of the PF
  *
  * Return: @vf_id, or -ENODEV when it is not one of the PF's VFs.
  */
-VISIBLE_IF_KUNIT
 int i40e_vfm_vf_index(int vf_id, int num_vfs)
 {
 	if (vf_id < 0 || vf_id >= num_vfs)
@@ -182,38 +235,35 @@ int i40e_vfm_vf_index(int vf_id, int num_vfs)
 EXPORT_SYMBOL_IF_KUNIT(i40e_vfm_vf_index);
 
 /**
- * i40e_vfm_classify() - which doorbell, if any, a BAR0 write hits
- * @offset: of the write in BAR0
- * @size: its size
- * @queue: set to the queue of a queue tail
+ * i40e_vfm_resume_command() - PCI_COMMAND for a VF that runs again
+ * @saved: PCI_COMMAND as read from the VF when it stopped, or as userspace
+ *	wrote it since
+ * @cur: PCI_COMMAND as read from the VF now
  *
- * Only whole, aligned 32-bit writes ring a doorbell.
+ * Only bus mastering is the module's: it is put back as it was in @saved,
+ * and the other bits are left as they are now.
  *
- * Return: the doorbell, or I40E_VFM_REG_OTHER.
+ * Return: the word to write to PCI_COMMAND.
  */
-VISIBLE_IF_KUNIT
-enum i40e_vfm_reg i40e_vfm_classify(u64 offset, size_t size,
-				    unsigned int *queue)
+u16 i40e_vfm_resume_command(u16 saved, u16 cur)
 {
-	if (size != 4 || offset % 4)
-		return I40E_VFM_REG_OTHER;
-
-	if (offset < I40E_VFM_QTX_TAIL(I40E_VFM_MAX_QUEUES)) {
-		*queue = (offset - I40E_VFM_QTX_TAIL(0)) / 4;
-		return I40E_VFM_REG_TX_TAIL;
-	}
-	if (offset >= I40E_VFM_QRX_TAIL(0) &&
-	    offset < I40E_VFM_QRX_TAIL(I40E_VFM_MAX_QUEUES)) {
-		*queue = (offset - I40E_VFM_QRX_TAIL(0)) / 4;
-		return I40E_VFM_REG_RX_TAIL;
-	}
-	if (offset == I40E_VFM_ARQT)
-		return I40E_VFM_REG_ARQ_TAIL;
-	if (offset == I40E_VFM_ATQT)
-		return I40E_VFM_REG_ATQ_TAIL;
-	return I40E_VFM_REG_OTHER;
+	return (cur & ~PCI_COMMAND_MASTER) | (saved & PCI_COMMAND_MASTER);
 }
-EXPORT_SYMBOL_IF_KUNIT(i40e_vfm_classify);
+EXPORT_SYMBOL_IF_KUNIT(i40e_vfm_resume_command);
+
+/**
+ * i40e_vfm_writes_command() - whether a config space write may set BME
+ * @offset: of the write in config space
+ * @count: its length in bytes
+ *
+ * Return: true when the write covers the low byte of PCI_COMMAND, which
+ * holds PCI_COMMAND_MASTER.
+ */
+bool i40e_vfm_writes_command(u64 offset, size_t count)
+{
+	return offset <= PCI_COMMAND && count > PCI_COMMAND - offset;
+}
+EXPORT_SYMBOL_IF_KUNIT(i40e_vfm_writes_command);
 
 /* The PF's net_device, if the PF is (still) driven by i40e; RTNL held. */
 static struct net_device *i40e_vfm_pf_netdev(struct i40e_vfm *vfm)
@@ -249,22 +299,49 @@ static void i40e_vfm_from_info(struct i40e_vfm_state *st,
 	st->max_tx_rate = ivi->max_tx_rate;
 }
 
+/*
+ * The VF's configuration as its PF holds it; RTNL held.  Whether the MAC
+ * address is the administrator's is read from the PF's record of the VF:
+ * pf_set_mac only changes in ndo_set_vf_mac(), under RTNL, and pf->vf is
+ * freed only once pci_disable_sriov() has removed the VFs, which waits for
+ * this VF's vfio device to be closed.
+ */
+static int i40e_vfm_read_config(struct i40e_vfm *vfm,
+				struct net_device *netdev,
+				struct i40e_vfm_state *st)
+{
+	struct i40e_netdev_priv *np = netdev_priv(netdev);
+	struct ifla_vf_info ivi = {};
+	struct i40e_pf *pf;
+	int ret;
+
+	/* As rtnetlink does: i40e reports only other protocols. */
+	ivi.vlan_proto = htons(ETH_P_8021Q);
+	ret = netdev->netdev_ops->ndo_get_vf_config(netdev, vfm->vf_id, &ivi);
+	if (ret)
+		return ret;
+	i40e_vfm_from_info(st, &ivi);
+
+	pf = np->vsi->back;
+	if (pf->pdev != pci_physfn(vfm->pdev) || !pf->vf ||
+	    vfm->vf_id >= pf->num_alloc_vfs)
+		return -ENODEV;
+	st->mac_admin = pf->vf[vfm->vf_id].pf_set_mac &&
+			is_valid_ether_addr(st->mac);
+	return 0;
+}
+
 static ssize_t i40e_vfm_save(struct vfio_pci_core_device *vdev, void *buf,
 			     size_t size)
 {
 	struct i40e_vfm *vfm = vfio_pci_vendor_data(&vdev->vdev);
 	struct i40e_vfm_state st = {};
-	struct ifla_vf_info ivi = {};
 	struct net_device *netdev;
 	int ret;
 
-	/* As rtnetlink does: i40e reports only other protocols. */
-	ivi.vlan_proto = htons(ETH_P_8021Q);
 	rtnl_lock();
 	netdev = i40e_vfm_pf_netdev(vfm);
-	ret = netdev ? netdev->netdev_ops->ndo_get_vf_config(netdev,
-							      vfm->vf_id,
-							      &ivi) : -ENODEV;
+	ret = netdev ? i40e_vfm_read_config(vfm, netdev, &st) : -ENODEV;
 	rtnl_unlock();
 	if (ret) {
 		pci_err(vfm->pdev, "migration: cannot read VF %d's configuration from its PF: %d\n",
@@ -272,137 +349,188 @@ static ssize_t i40e_vfm_save(struct vfio_pci_core_device *vdev, void *buf,
 		return ret;
 	}
 
-	i40e_vfm_from_info(&st, &ivi);
 	return i40e_vfm_encode(&st, vfm->pdev->device,
 			       pci_physfn(vfm->pdev)->device, buf, size);
 }
 
-/* Apply @st through the PF's VF configuration paths; RTNL held. */
-static int i40e_vfm_apply(struct i40e_vfm *vfm, struct net_device *netdev,
-			  const struct i40e_vfm_state *st)
+/* @st's @field, as "ip link set <pf> vf N" takes it */
+static void i40e_vfm_policy_str(enum i40e_vfm_policy field,
+				const struct i40e_vfm_state *st, char *buf,
+				size_t size)
 {
-	const struct net_device_ops *ops = netdev->netdev_ops;
-	int vf = vfm->vf_id;
-	int ret = -EOPNOTSUPP;
+	static const char * const link_states[] = {
+		[IFLA_VF_LINK_STATE_AUTO]	= "auto",
+		[IFLA_VF_LINK_STATE_ENABLE]	= "enable",
+		[IFLA_VF_LINK_STATE_DISABLE]	= "disable",
+	};
 
-	if (!ops->ndo_set_vf_mac || !ops->ndo_set_vf_vlan ||
-	    !ops->ndo_set_vf_spoofchk || !ops->ndo_set_vf_trust ||
-	    !ops->ndo_set_vf_link_state || !ops->ndo_set_vf_rate)
-		return ret;
-
-	if (!is_zero_ether_addr(st->mac)) {
-		ret = ops->ndo_set_vf_mac(netdev, vf, (u8 *)st->mac);
-		if (ret)
-			return ret;
+	switch (field) {
+	case I40E_VFM_POLICY_TRUST:
+		snprintf(buf, size, "trust %s", str_on_off(st->trusted));
+		break;
+	case I40E_VFM_POLICY_SPOOFCHK:
+		snprintf(buf, size, "spoofchk %s", str_on_off(st->spoofchk));
+		break;
+	case I40E_VFM_POLICY_VLAN:
+		snprintf(buf, size, "vlan %u qos %u proto %s", st->vlan,
+			 st->qos,
+			 st->vlan_proto == ETH_P_8021AD ? "802.1ad" : "802.1Q");
+		break;
+	case I40E_VFM_POLICY_LINK_STATE:
+		snprintf(buf, size, "state %s",
+			 st->link_state < ARRAY_SIZE(link_states) ?
+			 link_states[st->link_state] : "?");
+		break;
+	case I40E_VFM_POLICY_TX_RATE:
+		snprintf(buf, size, "min_tx_rate %u max_tx_rate %u",
+			 st->min_tx_rate, st->max_tx_rate);
+		break;
+	default:
+		/* "mac 00:00:00:00:00:00" takes the administrator's MAC away */
+		if (st->mac_admin)
+			snprintf(buf, size, "mac %pM", st->mac);
+		else
+			strscpy(buf, "mac 00:00:00:00:00:00", size);
+		break;
 	}
-	ret = ops->ndo_set_vf_vlan(netdev, vf, st->vlan, st->qos,
-				   htons(st->vlan_proto));
-	if (!ret)
-		ret = ops->ndo_set_vf_spoofchk(netdev, vf, st->spoofchk);
-	if (!ret)
-		ret = ops->ndo_set_vf_trust(netdev, vf, st->trusted);
-	if (!ret)
-		ret = ops->ndo_set_vf_link_state(netdev, vf, st->link_state);
-	if (!ret)
-		ret = ops->ndo_set_vf_rate(netdev, vf, st->min_tx_rate,
-					   st->max_tx_rate);
-	return ret;
 }
 
-/*
- * Apply @st, or put back what the VF had if the PF refuses part of it, so
- * that a refused stream leaves the VF as it was; RTNL held.
- */
-static int i40e_vfm_apply_or_undo(struct i40e_vfm *vfm,
-				  struct net_device *netdev,
-				  const struct i40e_vfm_state *st)
+/* Say what differs and what the administrator must set; RTNL held. */
+static void i40e_vfm_refuse(struct i40e_vfm *vfm, struct net_device *netdev,
+			    enum i40e_vfm_policy field,
+			    const struct i40e_vfm_state *want,
+			    const struct i40e_vfm_state *have)
 {
-	struct ifla_vf_info ivi = { .vlan_proto = htons(ETH_P_8021Q) };
-	struct i40e_vfm_state old;
-	int ret;
+	static const char * const what[] = {
+		[I40E_VFM_POLICY_TRUST]		= "trust differs",
+		[I40E_VFM_POLICY_SPOOFCHK]	= "spoof checking differs",
+		[I40E_VFM_POLICY_VLAN]		= "port VLAN differs",
+		[I40E_VFM_POLICY_LINK_STATE]	= "link state differs",
+		[I40E_VFM_POLICY_TX_RATE]	= "TX rates differ",
+		[I40E_VFM_POLICY_MAC]		= "MAC set by the administrator differs",
+		[I40E_VFM_POLICY_OLD_MAC]	= "holds a MAC the guest would take",
+	};
+	char here[64], there[64], set[64];
 
-	ret = netdev->netdev_ops->ndo_get_vf_config(netdev, vfm->vf_id, &ivi);
-	if (ret)
-		return ret;
-	i40e_vfm_from_info(&old, &ivi);
+	i40e_vfm_policy_str(field, have, here, sizeof(here));
+	i40e_vfm_policy_str(field, want, there, sizeof(there));
+	strscpy(set, there);
+	if (field == I40E_VFM_POLICY_MAC || field == I40E_VFM_POLICY_OLD_MAC) {
+		if (!have->mac_admin && is_zero_ether_addr(have->mac))
+			strscpy(here, "no MAC set by the administrator");
+		else if (!have->mac_admin)
+			snprintf(here, sizeof(here),
+				 "mac %pM not set by the administrator",
+				 have->mac);
+		if (!want->mac_admin)
+			strscpy(there, "no MAC set by the administrator");
+	}
 
-	ret = i40e_vfm_apply(vfm, netdev, st);
-	if (ret && i40e_vfm_apply(vfm, netdev, &old))
-		pci_err(vfm->pdev, "migration: VF %d's configuration could not be put back\n",
-			vfm->vf_id);
-	return ret;
+	pci_err(vfm->pdev, "migration: refusing the stream: VF %d %s: %s here, the source had %s; run \"ip link set %s vf %d %s\" before resuming\n",
+		vfm->vf_id, field < ARRAY_SIZE(what) ? what[field] : "differs",
+		here, there, netdev->name, vfm->vf_id, set);
 }
 
 static int i40e_vfm_load(struct vfio_pci_core_device *vdev, const void *buf,
 			 size_t len)
 {
 	struct i40e_vfm *vfm = vfio_pci_vendor_data(&vdev->vdev);
-	struct i40e_vfm_state st;
+	const struct i40e_vfm_stream *s = buf;
+	struct i40e_vfm_state want, have = {};
+	enum i40e_vfm_policy field;
 	struct net_device *netdev;
 	int ret;
 
 	ret = i40e_vfm_decode(buf, len, vfm->pdev->device,
-			      pci_physfn(vfm->pdev)->device, &st);
+			      pci_physfn(vfm->pdev)->device, &want);
 	if (ret == -EAGAIN)
 		return ret;
+	if (ret == -EPROTONOSUPPORT) {
+		pci_err(vfm->pdev, "migration: refusing a version %u stream: this kernel takes version %d only, which checks the VF configuration instead of applying it; migrate from a source running the same i40e_vf_migration\n",
+			le16_to_cpu(s->version), I40E_VFM_VERSION);
+		return -EINVAL;
+	}
 	if (ret) {
 		pci_err(vfm->pdev, "migration: refusing a stream that is not from an i40e VF of this kind, version %d\n",
 			I40E_VFM_VERSION);
 		return ret;
 	}
 
+	/* Nothing is applied: a refused stream leaves the VF as it was. */
 	rtnl_lock();
 	netdev = i40e_vfm_pf_netdev(vfm);
-	ret = netdev ? i40e_vfm_apply_or_undo(vfm, netdev, &st) : -ENODEV;
-	rtnl_unlock();
-	if (ret)
-		pci_err(vfm->pdev, "migration: the PF refused VF %d's configuration: %d\n",
+	ret = netdev ? i40e_vfm_read_config(vfm, netdev, &have) : -ENODEV;
+	if (!ret && i40e_vfm_check_policy(&want, &have, &field)) {
+		i40e_vfm_refuse(vfm, netdev, field, &want, &have);
+		ret = -EINVAL;
+	} else if (ret) {
+		pci_err(vfm->pdev, "migration: cannot read VF %d's configuration from its PF: %d\n",
 			vfm->vf_id, ret);
+	}
+	rtnl_unlock();
 	/* -EAGAIN (the PF is busy) would read as "send more data" */
 	return ret == -EAGAIN ? -EBUSY : ret;
 }
 
 /*
  * A device that is not RUNNING must not change memory after the final copy
- * of it, so while the VF is stopped its bus mastering is off (in the
- * device, not in the config space userspace sees), and back on when it
- * runs again.  Pre-copy traps BAR0 through the REMAP_BAR_REGION handshake.
- * The module
- * never reports pages dirty itself, so type1 keeps reporting every mapped
- * page of the container dirty: when userspace does not answer, nothing is
- * lost, only the doorbell record is missing.
+ * of it, so while the VF is not RUNNING its bus mastering is off in the
+ * device, and when it runs again it is put back as userspace left it.
+ * Whether userspace had it on is read from the device: vfio-pci passes
+ * userspace's writes of PCI_COMMAND_MASTER to it without updating
+ * pdev->is_busmaster.  Userspace may write PCI_COMMAND while the VF is not
+ * RUNNING, as QEMU does when it restores the config space of the VF it
+ * resumes: i40e_vfm_write() then keeps the new bit for the resume and
+ * turns bus mastering off again.  PCI_COMMAND is read and written under
+ * memory_lock, as vfio-pci writes it.
  */
+static void i40e_vfm_hold_master(struct i40e_vfm *vfm)
+{
+	u16 cmd;
+
+	lockdep_assert_held_write(&vfm->vdev->memory_lock);
+	if (pci_read_config_word(vfm->pdev, PCI_COMMAND, &cmd))
+		return;
+	vfm->saved_cmd = cmd;
+	vfm->quiesced = true;
+	if (cmd & PCI_COMMAND_MASTER)
+		pci_write_config_word(vfm->pdev, PCI_COMMAND,
+				      cmd & ~PCI_COMMAND_MASTER);
+}
+
+static void i40e_vfm_quiesce(struct i40e_vfm *vfm)
+{
+	down_write(&vfm->vdev->memory_lock);
+	if (!vfm->quiesced)
+		i40e_vfm_hold_master(vfm);
+	up_write(&vfm->vdev->memory_lock);
+}
+
+static void i40e_vfm_resume(struct i40e_vfm *vfm)
+{
+	struct vfio_pci_core_device *vdev = vfm->vdev;
+	u16 cmd, new;
+
+	down_write(&vdev->memory_lock);
+	if (vfm->quiesced &&
+	    !pci_read_config_word(vfm->pdev, PCI_COMMAND, &cmd)) {
+		new = i40e_vfm_resume_command(vfm->saved_cmd, cmd);
+		if (new != cmd)
+			pci_write_config_word(vfm->pdev, PCI_COMMAND, new);
+	}
+	vfm->quiesced = false;
+	up_write(&vdev->memory_lock);
+}
+
 static int i40e_vfm_set_state(struct vfio_pci_core_device *vdev, u32 old,
 			      u32 new)
 {
-	const u32 precopy = VFIO_DEVICE_STATE_V1_SAVING |
-			    VFIO_DEVICE_STATE_V1_RUNNING;
 	struct i40e_vfm *vfm = vfio_pci_vendor_data(&vdev->vdev);
-	bool was_running = old & VFIO_DEVICE_STATE_V1_RUNNING;
-	bool runs = new & VFIO_DEVICE_STATE_V1_RUNNING;
-	int ret;
 
-	if (was_running && !runs && !vfm->master_stopped) {
-		vfm->master_stopped = vfm->pdev->is_busmaster;
-		pci_clear_master(vfm->pdev);
-	} else if (runs && vfm->master_stopped) {
-		pci_set_master(vfm->pdev);
-		vfm->master_stopped = false;
-	}
-
-	if (new == precopy && !vfm->trapped_to_save) {
-		atomic64_set(&vfm->doorbells, 0);
-		ret = vfio_pci_core_trap_bars(vdev, BIT(0));
-		if (ret)
-			dev_info_once(&vfm->pdev->dev, "BAR0 not trapped for pre-copy (%d): doorbells not recorded\n",
-				      ret);
-		vfm->trapped_to_save = !ret;
-	} else if (new != precopy && vfm->trapped_to_save) {
-		vfio_pci_core_untrap_bars(vdev, BIT(0));
-		vfm->trapped_to_save = false;
-		pci_dbg(vfm->pdev, "%lld doorbell writes seen during pre-copy\n",
-			atomic64_read(&vfm->doorbells));
-	}
+	if (new & VFIO_DEVICE_STATE_V1_RUNNING)
+		i40e_vfm_resume(vfm);
+	else
+		i40e_vfm_quiesce(vfm);
 	return 0;
 }
 
@@ -413,14 +541,9 @@ static const struct vfio_pci_migration_ops i40e_vfm_migration_ops = {
 };
 
 /*
- * BAR0 writes.  While BAR0 is trapped, the module records each queue
- * tail and admin queue tail doorbell: which rings the guest handed new
- * descriptors to, and up to where.  That is what is tracked.  What is not:
- * the guest memory those descriptors point to.  The rings' base addresses
- * were given to the PF over virtchnl and stay in the PF driver's private
- * data, which this module does not read, so it cannot walk the rings and
- * reports no page dirty; type1 therefore keeps reporting every mapped page
- * of the container dirty, which is always safe.
+ * A config space write by userspace that covers PCI_COMMAND while the VF
+ * is quiesced: keep its bus mastering bit for the resume, and turn bus
+ * mastering off again, which the write may have turned on for a moment.
  */
 static ssize_t i40e_vfm_write(struct vfio_device *core_vdev,
 			      const char __user *buf, size_t count,
@@ -429,37 +552,17 @@ static ssize_t i40e_vfm_write(struct vfio_device *core_vdev,
 	struct i40e_vfm *vfm = vfio_pci_vendor_data(core_vdev);
 	unsigned int index = VFIO_PCI_OFFSET_TO_INDEX(*ppos);
 	u64 off = *ppos & VFIO_PCI_OFFSET_MASK;
-	unsigned int queue = 0;
-	enum i40e_vfm_reg reg;
 	ssize_t ret;
-	__le32 val;
 
 	ret = vfio_pci_core_write(core_vdev, buf, count, ppos);
-	if (ret != 4 || index != VFIO_PCI_BAR0_REGION_INDEX ||
-	    !(READ_ONCE(vfm->vdev->bar_trapped) & BIT(0)))
+	if (ret <= 0 || index != VFIO_PCI_CONFIG_REGION_INDEX ||
+	    !i40e_vfm_writes_command(off, ret))
 		return ret;
 
-	reg = i40e_vfm_classify(off, count, &queue);
-	if (reg == I40E_VFM_REG_OTHER || copy_from_user(&val, buf, 4))
-		return ret;
-
-	switch (reg) {
-	case I40E_VFM_REG_TX_TAIL:
-		WRITE_ONCE(vfm->tx_tail[queue], le32_to_cpu(val));
-		break;
-	case I40E_VFM_REG_RX_TAIL:
-		WRITE_ONCE(vfm->rx_tail[queue], le32_to_cpu(val));
-		break;
-	case I40E_VFM_REG_ARQ_TAIL:
-		WRITE_ONCE(vfm->arq_tail, le32_to_cpu(val));
-		break;
-	case I40E_VFM_REG_ATQ_TAIL:
-		WRITE_ONCE(vfm->atq_tail, le32_to_cpu(val));
-		break;
-	default:
-		break;
-	}
-	atomic64_inc(&vfm->doorbells);
+	down_write(&vfm->vdev->memory_lock);
+	if (vfm->quiesced)
+		i40e_vfm_hold_master(vfm);
+	up_write(&vfm->vdev->memory_lock);
 	return ret;
 }
 
@@ -473,15 +576,12 @@ static int i40e_vfm_open_device(struct vfio_device *core_vdev)
 		return ret;
 
 	vfm->vdev = vfio_pci_core(core_vdev);
-	vfm->trapped_to_save = false;
-	vfm->master_stopped = false;
+	vfm->quiesced = false;
 
-	ret = vfio_pci_core_register_remap_irq(vfm->vdev);
-	if (ret >= 0)
-		ret = vfio_pci_core_register_migration(vfm->vdev,
-						       &i40e_vfm_migration_ops,
-						       sizeof(struct i40e_vfm_stream));
-	if (ret < 0) {
+	ret = vfio_pci_core_register_migration(vfm->vdev,
+					       &i40e_vfm_migration_ops,
+					       sizeof(struct i40e_vfm_stream));
+	if (ret) {
 		pci_err(vfm->pdev, "cannot add migration support: %d\n", ret);
 		vfio_pci_core_close_device(core_vdev);
 		return ret;
@@ -492,7 +592,7 @@ static int i40e_vfm_open_device(struct vfio_device *core_vdev)
 static const struct vfio_device_ops i40e_vfm_device_ops = {
 	.name		= "vfio-pci",	/* required of vendor ops */
 	.init		= vfio_pci_core_init_dev,
-	.release	= vfio_pci_core_release_dev,
+	.release	= vfio_pci_release_dev,
 	.open_device	= i40e_vfm_open_device,
 	.close_device	= vfio_pci_core_close_device,
 	.ioctl		= vfio_pci_core_ioctl,

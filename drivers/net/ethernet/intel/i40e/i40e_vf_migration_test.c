@@ -1,15 +1,18 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * KUnit tests for the i40e VF migration module's pure logic: the stream's
- * encoding and every reason to refuse one, the VF number bounds and the
- * doorbell map.  No hardware needed; loading the module runs them.
+ * encoding and every reason to refuse one, the check of the destination
+ * VF's policy against the stream's, the VF number bounds and the bus
+ * mastering decision.  No hardware needed; loading the module runs them.
  */
 
 #include <kunit/test.h>
 #include <kunit/visibility.h>
+#include <linux/etherdevice.h>
 #include <linux/if_link.h>
 #include <linux/if_vlan.h>
 #include <linux/module.h>
+#include <linux/pci_regs.h>
 
 #include "i40e_vf_migration.h"
 
@@ -18,6 +21,7 @@
 
 static const struct i40e_vfm_state sample_state = {
 	.mac		= { 0x02, 0x11, 0x22, 0x33, 0x44, 0x55 },
+	.mac_admin	= true,
 	.vlan		= 100,
 	.qos		= 3,
 	.vlan_proto	= ETH_P_8021Q,
@@ -37,7 +41,10 @@ static void encode_decode_round_trip(struct kunit *test)
 					      &s, sizeof(s)), (ssize_t)sizeof(s));
 	KUNIT_ASSERT_EQ(test, i40e_vfm_decode(&s, sizeof(s), VF_DEV, PF_DEV,
 					      &st), 0);
+	KUNIT_EXPECT_EQ(test, le16_to_cpu(s.version), 2);
+	KUNIT_EXPECT_EQ(test, le16_to_cpu(s.flags), I40E_VFM_FLAG_ADMIN_MAC);
 	KUNIT_EXPECT_MEMEQ(test, st.mac, sample_state.mac, ETH_ALEN);
+	KUNIT_EXPECT_TRUE(test, st.mac_admin);
 	KUNIT_EXPECT_EQ(test, st.vlan, sample_state.vlan);
 	KUNIT_EXPECT_EQ(test, st.qos, sample_state.qos);
 	KUNIT_EXPECT_EQ(test, st.vlan_proto, sample_state.vlan_proto);
@@ -46,6 +53,85 @@ static void encode_decode_round_trip(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, st.link_state, sample_state.link_state);
 	KUNIT_EXPECT_EQ(test, st.min_tx_rate, sample_state.min_tx_rate);
 	KUNIT_EXPECT_EQ(test, st.max_tx_rate, sample_state.max_tx_rate);
+}
+
+/* A MAC address the guest set travels without the administrator's flag. */
+static void encode_decode_guest_mac(struct kunit *test)
+{
+	struct i40e_vfm_state guest = sample_state, st;
+	struct i40e_vfm_stream s;
+
+	guest.mac_admin = false;
+	KUNIT_ASSERT_EQ(test, i40e_vfm_encode(&guest, VF_DEV, PF_DEV, &s,
+					      sizeof(s)), (ssize_t)sizeof(s));
+	KUNIT_EXPECT_EQ(test, le16_to_cpu(s.flags), 0);
+	KUNIT_ASSERT_EQ(test, i40e_vfm_decode(&s, sizeof(s), VF_DEV, PF_DEV,
+					      &st), 0);
+	KUNIT_EXPECT_FALSE(test, st.mac_admin);
+	KUNIT_EXPECT_MEMEQ(test, st.mac, guest.mac, ETH_ALEN);
+}
+
+/* A version 2 stream, byte by byte, as the layout comment has it. */
+static void decode_version_2(struct kunit *test)
+{
+	static const u8 v2[48] __aligned(4) = {
+		0x69, 0x34, 0x30, 0x56,			/* magic "i40V" */
+		0x02, 0x00,				/* version 2 */
+		0x01, 0x00,				/* ADMIN_MAC */
+		0x30, 0x00, 0x00, 0x00,			/* length 48 */
+		0x4c, 0x15,				/* VF device */
+		0x83, 0x15,				/* PF device */
+		0x02, 0x11, 0x22, 0x33, 0x44, 0x55,	/* MAC */
+		0x64, 0x00,				/* VLAN 100 */
+		0x81, 0x00,				/* 802.1Q */
+		0x03, 0x01, 0x00, 0x01,			/* qos, spoofchk, */
+							/* trusted, link */
+		0x00, 0x00,				/* pad */
+		0x00, 0x00, 0x00, 0x00,			/* min rate */
+		0xe8, 0x03, 0x00, 0x00,			/* max rate 1000 */
+	};
+	struct i40e_vfm_state st;
+
+	KUNIT_ASSERT_EQ(test, i40e_vfm_decode(v2, sizeof(v2), VF_DEV, PF_DEV,
+					      &st), 0);
+	KUNIT_EXPECT_MEMEQ(test, st.mac, sample_state.mac, ETH_ALEN);
+	KUNIT_EXPECT_TRUE(test, st.mac_admin);
+	KUNIT_EXPECT_EQ(test, st.vlan, 100);
+	KUNIT_EXPECT_EQ(test, st.vlan_proto, ETH_P_8021Q);
+	KUNIT_EXPECT_EQ(test, st.qos, 3);
+	KUNIT_EXPECT_TRUE(test, st.spoofchk);
+	KUNIT_EXPECT_FALSE(test, st.trusted);
+	KUNIT_EXPECT_EQ(test, st.link_state, IFLA_VF_LINK_STATE_ENABLE);
+	KUNIT_EXPECT_EQ(test, st.min_tx_rate, 0);
+	KUNIT_EXPECT_EQ(test, st.max_tx_rate, 1000);
+}
+
+/*
+ * Version 1 had the same layout but was applied to the destination VF:
+ * even a well-formed one is refused, as is any other version.
+ */
+static void decode_refuses_other_versions(struct kunit *test)
+{
+	struct i40e_vfm_state guest = sample_state, st;
+	struct i40e_vfm_stream s;
+
+	guest.mac_admin = false;	/* flags 0, as version 1 had */
+	i40e_vfm_encode(&guest, VF_DEV, PF_DEV, &s, sizeof(s));
+	KUNIT_ASSERT_EQ(test, i40e_vfm_decode(&s, sizeof(s), VF_DEV, PF_DEV,
+					      &st), 0);
+
+	s.version = cpu_to_le16(1);
+	KUNIT_EXPECT_EQ(test, i40e_vfm_decode(&s, sizeof(s), VF_DEV, PF_DEV,
+					      &st), -EPROTONOSUPPORT);
+	/* As soon as the header is there */
+	KUNIT_EXPECT_EQ(test, i40e_vfm_decode(&s, 12, VF_DEV, PF_DEV, &st),
+			-EPROTONOSUPPORT);
+	s.version = cpu_to_le16(3);
+	KUNIT_EXPECT_EQ(test, i40e_vfm_decode(&s, sizeof(s), VF_DEV, PF_DEV,
+					      &st), -EPROTONOSUPPORT);
+	s.version = 0;
+	KUNIT_EXPECT_EQ(test, i40e_vfm_decode(&s, sizeof(s), VF_DEV, PF_DEV,
+					      &st), -EPROTONOSUPPORT);
 }
 
 static void encode_needs_room(struct kunit *test)
@@ -86,17 +172,17 @@ static void decode_refuses(struct kunit *test)
 
 	i40e_vfm_encode(&sample_state, VF_DEV, PF_DEV, &good, sizeof(good));
 
-	for (i = 0; i < 17; i++) {
+	for (i = 0; i < 18; i++) {
 		s = good;
 		switch (i) {
 		case 0:
 			s.magic = cpu_to_le32(I40E_VFM_MAGIC + 1);
 			break;
 		case 1:
-			s.version = cpu_to_le16(I40E_VFM_VERSION + 1);
+			s.flags = cpu_to_le16(I40E_VFM_FLAG_ADMIN_MAC << 1);
 			break;
 		case 2:
-			s.flags = cpu_to_le16(1);
+			s.flags = cpu_to_le16(0x8000);
 			break;
 		case 3:
 			s.length = cpu_to_le32(sizeof(s) + 1);
@@ -140,6 +226,10 @@ static void decode_refuses(struct kunit *test)
 		case 16:
 			s.length = cpu_to_le32(sizeof(s) - 1);
 			break;
+		case 17:
+			/* the administrator's MAC cannot be none */
+			memset(s.mac, 0, ETH_ALEN);
+			break;
 		}
 		KUNIT_EXPECT_EQ_MSG(test, i40e_vfm_decode(&s, sizeof(s), VF_DEV,
 							  PF_DEV, &st),
@@ -156,6 +246,143 @@ static void decode_refuses(struct kunit *test)
 	s.max_tx_rate = 0;
 	KUNIT_EXPECT_EQ(test, i40e_vfm_decode(&s, sizeof(s), VF_DEV, PF_DEV,
 					      &st), 0);
+
+	/* No MAC at all, when it is not the administrator's */
+	s = good;
+	s.flags = 0;
+	memset(s.mac, 0, ETH_ALEN);
+	KUNIT_EXPECT_EQ(test, i40e_vfm_decode(&s, sizeof(s), VF_DEV, PF_DEV,
+					      &st), 0);
+}
+
+static void policy_equal_passes(struct kunit *test)
+{
+	struct i40e_vfm_state want = sample_state, have = sample_state;
+	enum i40e_vfm_policy field = I40E_VFM_POLICY_OLD_MAC;
+
+	KUNIT_EXPECT_EQ(test, i40e_vfm_check_policy(&want, &have, &field), 0);
+	KUNIT_EXPECT_EQ(test, field, I40E_VFM_POLICY_SAME);
+
+	/* Without a port VLAN, its protocol does not matter */
+	want.vlan = 0;
+	want.qos = 0;
+	have.vlan = 0;
+	have.qos = 0;
+	have.vlan_proto = ETH_P_8021AD;
+	KUNIT_EXPECT_EQ(test, i40e_vfm_check_policy(&want, &have, &field), 0);
+}
+
+/* Each part of the policy that differs refuses the stream, and says so. */
+static void policy_mismatch_refused(struct kunit *test)
+{
+	static const struct {
+		const char *name;
+		enum i40e_vfm_policy field;
+	} cases[] = {
+		{ "trust",		I40E_VFM_POLICY_TRUST },
+		{ "spoofchk",		I40E_VFM_POLICY_SPOOFCHK },
+		{ "vlan",		I40E_VFM_POLICY_VLAN },
+		{ "qos",		I40E_VFM_POLICY_VLAN },
+		{ "vlan_proto",		I40E_VFM_POLICY_VLAN },
+		{ "link_state",		I40E_VFM_POLICY_LINK_STATE },
+		{ "min_tx_rate",	I40E_VFM_POLICY_TX_RATE },
+		{ "max_tx_rate",	I40E_VFM_POLICY_TX_RATE },
+		{ "admin MAC",		I40E_VFM_POLICY_MAC },
+		{ "no admin MAC",	I40E_VFM_POLICY_MAC },
+	};
+	enum i40e_vfm_policy field;
+	struct i40e_vfm_state have;
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(cases); i++) {
+		have = sample_state;
+		switch (i) {
+		case 0:
+			have.trusted = !have.trusted;
+			break;
+		case 1:
+			have.spoofchk = !have.spoofchk;
+			break;
+		case 2:
+			have.vlan = 0;
+			break;
+		case 3:
+			have.qos = 0;
+			break;
+		case 4:
+			have.vlan_proto = ETH_P_8021AD;
+			break;
+		case 5:
+			have.link_state = IFLA_VF_LINK_STATE_AUTO;
+			break;
+		case 6:
+			have.min_tx_rate = 0;
+			break;
+		case 7:
+			have.max_tx_rate = 0;
+			break;
+		case 8:
+			have.mac[5] ^= 1;
+			break;
+		case 9:
+			have.mac_admin = false;
+			break;
+		}
+		field = I40E_VFM_POLICY_SAME;
+		KUNIT_EXPECT_EQ_MSG(test, i40e_vfm_check_policy(&sample_state,
+								&have, &field),
+				    -EINVAL, "%s", cases[i].name);
+		KUNIT_EXPECT_EQ_MSG(test, field, cases[i].field, "%s",
+				    cases[i].name);
+	}
+}
+
+/*
+ * A MAC address the guest set is not policy: not compared with the
+ * destination's, which may have none or the same one.
+ */
+static void policy_guest_mac_not_compared(struct kunit *test)
+{
+	struct i40e_vfm_state want = sample_state, have = sample_state;
+	enum i40e_vfm_policy field;
+
+	want.mac_admin = false;
+	have.mac_admin = false;
+	memset(have.mac, 0, ETH_ALEN);
+	KUNIT_EXPECT_EQ(test, i40e_vfm_check_policy(&want, &have, &field), 0);
+	KUNIT_EXPECT_EQ(test, field, I40E_VFM_POLICY_SAME);
+
+	ether_addr_copy(have.mac, want.mac);
+	KUNIT_EXPECT_EQ(test, i40e_vfm_check_policy(&want, &have, &field), 0);
+
+	/* Another guest's MAC left on the VF would be given to this guest */
+	have.mac[5] ^= 1;
+	KUNIT_EXPECT_EQ(test, i40e_vfm_check_policy(&want, &have, &field),
+			-EINVAL);
+	KUNIT_EXPECT_EQ(test, field, I40E_VFM_POLICY_OLD_MAC);
+}
+
+/* The administrator's MAC address is policy, on either side. */
+static void policy_admin_mac_compared(struct kunit *test)
+{
+	struct i40e_vfm_state want = sample_state, have = sample_state;
+	enum i40e_vfm_policy field;
+
+	KUNIT_EXPECT_EQ(test, i40e_vfm_check_policy(&want, &have, &field), 0);
+
+	/* The same address, but set by the administrator only here */
+	want.mac_admin = false;
+	KUNIT_EXPECT_EQ(test, i40e_vfm_check_policy(&want, &have, &field),
+			-EINVAL);
+	KUNIT_EXPECT_EQ(test, field, I40E_VFM_POLICY_MAC);
+
+	/* Set by the administrator there only */
+	want.mac_admin = true;
+	have.mac_admin = false;
+	memset(have.mac, 0, ETH_ALEN);
+	KUNIT_EXPECT_EQ(test, i40e_vfm_check_policy(&want, &have, &field),
+			-EINVAL);
+	KUNIT_EXPECT_EQ(test, field, I40E_VFM_POLICY_MAC);
 }
 
 static void vf_index_bounds(struct kunit *test)
@@ -167,45 +394,60 @@ static void vf_index_bounds(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, i40e_vfm_vf_index(-EINVAL, 4), -ENODEV);
 }
 
-static void doorbell_map(struct kunit *test)
+/* Bus mastering as it was when the VF stopped; other bits as they are */
+static void bme_resume_command(struct kunit *test)
 {
-	unsigned int q = ~0U;
+	const u16 bme = PCI_COMMAND_MASTER;
+	const u16 mem = PCI_COMMAND_MEMORY;
 
-	KUNIT_EXPECT_EQ(test, i40e_vfm_classify(I40E_VFM_QTX_TAIL(0), 4, &q),
-			I40E_VFM_REG_TX_TAIL);
-	KUNIT_EXPECT_EQ(test, q, 0U);
-	KUNIT_EXPECT_EQ(test, i40e_vfm_classify(I40E_VFM_QTX_TAIL(15), 4, &q),
-			I40E_VFM_REG_TX_TAIL);
-	KUNIT_EXPECT_EQ(test, q, 15U);
-	KUNIT_EXPECT_EQ(test, i40e_vfm_classify(I40E_VFM_QTX_TAIL(16), 4, &q),
-			I40E_VFM_REG_OTHER);
-	KUNIT_EXPECT_EQ(test, i40e_vfm_classify(I40E_VFM_QRX_TAIL(7), 4, &q),
-			I40E_VFM_REG_RX_TAIL);
-	KUNIT_EXPECT_EQ(test, q, 7U);
-	KUNIT_EXPECT_EQ(test, i40e_vfm_classify(I40E_VFM_QRX_TAIL(16), 4, &q),
-			I40E_VFM_REG_OTHER);
-	KUNIT_EXPECT_EQ(test, i40e_vfm_classify(I40E_VFM_ARQT, 4, &q),
-			I40E_VFM_REG_ARQ_TAIL);
-	KUNIT_EXPECT_EQ(test, i40e_vfm_classify(I40E_VFM_ATQT, 4, &q),
-			I40E_VFM_REG_ATQ_TAIL);
-	/* Not whole or not aligned: no doorbell */
-	KUNIT_EXPECT_EQ(test, i40e_vfm_classify(I40E_VFM_ARQT, 2, &q),
-			I40E_VFM_REG_OTHER);
-	KUNIT_EXPECT_EQ(test, i40e_vfm_classify(I40E_VFM_ARQT, 8, &q),
-			I40E_VFM_REG_OTHER);
-	KUNIT_EXPECT_EQ(test, i40e_vfm_classify(I40E_VFM_QRX_TAIL(1) + 2, 4, &q),
-			I40E_VFM_REG_OTHER);
-	KUNIT_EXPECT_EQ(test, i40e_vfm_classify(0x10000, 4, &q),
-			I40E_VFM_REG_OTHER);
+	/* On before the stop, turned off by the module: on again */
+	KUNIT_EXPECT_EQ(test, i40e_vfm_resume_command(mem | bme, mem),
+			mem | bme);
+	/* Off before the stop: stays off */
+	KUNIT_EXPECT_EQ(test, i40e_vfm_resume_command(mem, mem), mem);
+	KUNIT_EXPECT_EQ(test, i40e_vfm_resume_command(0, 0), 0);
+	/* Turned off by userspace while stopped: off */
+	KUNIT_EXPECT_EQ(test, i40e_vfm_resume_command(0, bme | mem), mem);
+	/* Only bus mastering comes from the saved word */
+	KUNIT_EXPECT_EQ(test,
+			i40e_vfm_resume_command(bme | PCI_COMMAND_INTX_DISABLE |
+						PCI_COMMAND_SERR,
+						mem | PCI_COMMAND_PARITY),
+			mem | PCI_COMMAND_PARITY | bme);
+	KUNIT_EXPECT_EQ(test, i40e_vfm_resume_command(0xffff & ~bme, 0), 0);
+	KUNIT_EXPECT_EQ(test, i40e_vfm_resume_command(bme, 0xffff & ~bme),
+			0xffff);
+}
+
+/* Which config space writes may change bus mastering */
+static void bme_writes_command(struct kunit *test)
+{
+	KUNIT_EXPECT_TRUE(test, i40e_vfm_writes_command(PCI_COMMAND, 2));
+	KUNIT_EXPECT_TRUE(test, i40e_vfm_writes_command(PCI_COMMAND, 1));
+	KUNIT_EXPECT_TRUE(test, i40e_vfm_writes_command(PCI_VENDOR_ID, 8));
+	KUNIT_EXPECT_TRUE(test, i40e_vfm_writes_command(PCI_VENDOR_ID, 256));
+	KUNIT_EXPECT_TRUE(test, i40e_vfm_writes_command(3, 2));
+	KUNIT_EXPECT_FALSE(test, i40e_vfm_writes_command(PCI_VENDOR_ID, 4));
+	KUNIT_EXPECT_FALSE(test, i40e_vfm_writes_command(PCI_COMMAND + 1, 1));
+	KUNIT_EXPECT_FALSE(test, i40e_vfm_writes_command(PCI_STATUS, 2));
+	KUNIT_EXPECT_FALSE(test, i40e_vfm_writes_command(PCI_COMMAND, 0));
 }
 
 static struct kunit_case i40e_vfm_test_cases[] = {
 	KUNIT_CASE(encode_decode_round_trip),
+	KUNIT_CASE(encode_decode_guest_mac),
 	KUNIT_CASE(encode_needs_room),
+	KUNIT_CASE(decode_version_2),
+	KUNIT_CASE(decode_refuses_other_versions),
 	KUNIT_CASE(decode_partial),
 	KUNIT_CASE(decode_refuses),
+	KUNIT_CASE(policy_equal_passes),
+	KUNIT_CASE(policy_mismatch_refused),
+	KUNIT_CASE(policy_guest_mac_not_compared),
+	KUNIT_CASE(policy_admin_mac_compared),
 	KUNIT_CASE(vf_index_bounds),
-	KUNIT_CASE(doorbell_map),
+	KUNIT_CASE(bme_resume_command),
+	KUNIT_CASE(bme_writes_command),
 	{}
 };
 
