@@ -1,7 +1,7 @@
 # vfio-pci vendor ops: the rig.  See README.md.
 RIG := rig
 
-.PHONY: demo check deps tree build selftests initramfs test shell export gates clean
+.PHONY: demo check deps tree build selftests initramfs test shell export gates qemu10 clean
 
 demo: deps build
 	$(RIG)/selftests.sh
@@ -44,6 +44,11 @@ gates:
 	$(RIG)/gates.sh checkpatch
 	$(RIG)/gates.sh bisect
 	$(RIG)/gates.sh static
+
+# QEMU 10.0 from bookworm-backports, unpacked into build/qemu10 (not
+# installed; the system's QEMU 7.2 stays).
+qemu10:
+	$(RIG)/qemu10.sh
 
 clean:
 	rm -rf build
