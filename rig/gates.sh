@@ -81,8 +81,24 @@ gate_checkpatch() {
 	return $bad
 }
 
+# Build $4... at commit $1 with W=1 through $3 (kmake or kmake32); $2 says
+# which build.  Warnings count only in files the series touches: whole
+# directories are built, and some have warnings of their own.
+build_commit() {
+	local c=$1 what=$2 make=$3 out
+	shift 3
+	if out=$($make W=1 "$@" 2>&1) &&
+		! grep 'warning:' <<<"$out" | grep -E "$(touched_re)" >/dev/null; then
+		echo "bisect: $(kgit log -1 --format='%h %s' "$c"): builds$what ($* )"
+		return 0
+	fi
+	echo "bisect: $(kgit log -1 --format='%h %s' "$c"): BUILD FAILED$what"
+	printf '%s\n' "$out" | grep -E 'error|warning' | head -30 | sed 's/^/    /'
+	return 1
+}
+
 gate_bisect() {
-	local head commits c dirs changed out bad=0
+	local head commits c dirs changed bad=0
 	head=$(kgit symbolic-ref --short -q HEAD || kgit rev-parse HEAD)
 	commits=$(kgit rev-list --reverse base..HEAD)
 	# The configs of HEAD, made once; each commit starts from a copy and
@@ -97,16 +113,7 @@ gate_bisect() {
 		dirs=$(build_dirs $(kgit diff --name-only --diff-filter=d base "$c"))
 		cp "$BUILD_DIR/bisect-config" "$KOUT/.config"
 		kmake -s olddefconfig >/dev/null
-		# Warnings count only in files the series touches: whole
-		# directories are built, and some have warnings of their own.
-		if out=$(kmake W=1 $dirs 2>&1) &&
-			! grep 'warning:' <<<"$out" | grep -E "$(touched_re)" >/dev/null; then
-			echo "bisect: $(kgit log -1 --format='%h %s' "$c"): builds ($dirs )"
-		else
-			echo "bisect: $(kgit log -1 --format='%h %s' "$c"): BUILD FAILED"
-			printf '%s\n' "$out" | grep -E 'error|warning' | head -30 | sed 's/^/    /'
-			bad=1
-		fi
+		build_commit "$c" "" kmake $dirs || bad=1
 		# i386 only when the commit changes what that build compiles
 		changed=$(kgit diff --name-only "$c~1" "$c" |
 			grep -vE '^(tools|Documentation|drivers/net)/|^MAINTAINERS$' || true)
@@ -114,14 +121,7 @@ gate_bisect() {
 		if [ -n "$dirs" ] && [ -n "$changed" ]; then
 			cp "$BUILD_DIR/bisect-config-i386" "$KOUT32/.config"
 			kmake32 -s olddefconfig >/dev/null
-			if out=$(kmake32 W=1 $dirs 2>&1) &&
-				! grep 'warning:' <<<"$out" | grep -E "$(touched_re)" >/dev/null; then
-				echo "bisect: $(kgit log -1 --format='%h' "$c"): builds for i386 ($dirs )"
-			else
-				echo "bisect: $(kgit log -1 --format='%h %s' "$c"): i386 BUILD FAILED"
-				printf '%s\n' "$out" | grep -E 'error|warning' | head -30 | sed 's/^/    /'
-				bad=1
-			fi
+			build_commit "$c" " for i386" kmake32 $dirs || bad=1
 		fi
 		# The selftests build from their sources and the uAPI headers only
 		if [ -d "$KSRC/tools/testing/selftests/vfio" ] &&
