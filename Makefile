@@ -1,12 +1,13 @@
 # vfio-pci vendor ops: the rig.  See README.md.
 RIG := rig
 
-.PHONY: demo check deps tree build selftests initramfs test shell export gates qemu10 clean
+.PHONY: demo check deps tree build selftests initramfs test shell export gates docs qemu10 clean
 
 demo: deps build
 	$(RIG)/selftests.sh
 	$(RIG)/initramfs.sh
-	$(RIG)/vm.sh demo 1800
+	$(RIG)/qemu10.sh
+	$(RIG)/vm.sh demo 2400
 	$(RIG)/check-log.sh build/logs/demo.log
 
 check: deps
@@ -44,9 +45,14 @@ gates:
 	$(RIG)/gates.sh checkpatch
 	$(RIG)/gates.sh bisect
 	$(RIG)/gates.sh static
+	$(RIG)/docs.sh
 
 # QEMU 10.0 from bookworm-backports, unpacked into build/qemu10 (not
-# installed; the system's QEMU 7.2 stays).
+# installed; the system's QEMU 7.2 stays).  demo and check fetch it too
+# (once; later runs reuse it without the network).
+docs:
+	$(RIG)/docs.sh
+
 qemu10:
 	$(RIG)/qemu10.sh
 

@@ -38,9 +38,13 @@ gate checkpatch "$RIG_DIR/gates.sh" checkpatch
 gate build "$RIG_DIR/build.sh"
 gate bisect "$RIG_DIR/gates.sh" bisect
 gate static "$RIG_DIR/gates.sh" static
+# Sphinx on the driver-api document, with the kernel-doc of the headers.
+gate docs "$RIG_DIR/docs.sh"
 gate build-head "$RIG_DIR/build.sh"
 gate selftests "$RIG_DIR/selftests.sh"
 gate initramfs "$RIG_DIR/initramfs.sh"
+# QEMU 10.0 for the VM's QEMU 10 tests (fetched once, then reused).
+gate qemu10 "$RIG_DIR/qemu10.sh"
 gate vm-boot "$RIG_DIR/vm.sh" test 2400
 gate vm-splat "$RIG_DIR/check-log.sh" "$LOG_DIR/test.log"
 

@@ -8,6 +8,7 @@ PKGS=(
 	build-essential flex bison bc libelf-dev libssl-dev cpio kmod xz-utils
 	rsync perl python3 python3-ply python3-git git ccache sparse
 	qemu-system-x86 busybox-static
+	python3-sphinx graphviz
 )
 
 missing=()

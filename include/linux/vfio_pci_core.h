@@ -31,21 +31,25 @@ struct vfio_pci_region;
 struct vfio_pci_migration;
 
 /**
- * struct vfio_pci_migration_ops - a driver's part of v1 migration, for
- *	vfio_pci_core_register_migration()
+ * struct vfio_pci_migration_ops - a driver's part of migration, for
+ *	vfio_pci_core_init_migration(), in the terms of the v1 protocol,
+ *	whichever protocol userspace speaks
  * @set_state: optional; the device goes from one VFIO_DEVICE_STATE_V1_*
  *	state to another (old, new): quiesce it, start or stop tracking what
  *	it dirties.  An error leaves the device in the old state and is
- *	returned to userspace.  After a reset of the device (any reset that
- *	goes through the PCI core), it is called with @new RUNNING at the
- *	next access to the region, or before the access that was running
- *	when the reset came returns, and the device is RUNNING whatever it
- *	returns.  It may wait for userspace (vfio_pci_core_trap_bars()):
- *	no reset and no other device waits for the region's lock.
+ *	returned to userspace.  A v2 state is the v1 state that
+ *	vfio_pci_migration.c maps it to; an arc that does not change that
+ *	calls nothing.  After a reset of the device (any reset that goes
+ *	through the PCI core), and at close, it is called with @new RUNNING
+ *	at the next access to either protocol, or before the access that
+ *	was running when the reset came returns, and the device is RUNNING
+ *	whatever it returns.  It may wait for userspace
+ *	(vfio_pci_core_trap_bars()): no reset and no other device waits for
+ *	the helper's lock.
  * @save: write the device's state, a stream the driver defines, into @buf of
  *	@size bytes; return its length or -errno.  Called when the device
- *	enters the stop-and-copy state (SAVING without RUNNING), after
- *	@set_state.
+ *	enters the stop-and-copy state (v1 SAVING without RUNNING, v2
+ *	STOP_COPY), after @set_state.
  * @load: @len bytes of a stream restored so far: apply it and return 0 when
  *	it is complete, -EAGAIN when more is needed, -EINVAL (or another
  *	-errno) to reject it, leaving the device as it was.
@@ -246,9 +250,9 @@ int vfio_pci_core_trap_bars(struct vfio_pci_core_device *vdev, u32 bars);
 int vfio_pci_core_untrap_bars(struct vfio_pci_core_device *vdev, u32 bars);
 int vfio_pci_core_trap_bars_on_open(struct vfio_pci_core_device *vdev,
 				    u32 bars);
-int vfio_pci_core_register_migration(struct vfio_pci_core_device *vdev,
-				     const struct vfio_pci_migration_ops *ops,
-				     size_t stream_max);
+int vfio_pci_core_init_migration(struct vfio_pci_core_device *vdev,
+				 const struct vfio_pci_migration_ops *ops,
+				 size_t stream_max);
 bool __vfio_pci_memory_enabled(struct vfio_pci_core_device *vdev);
 u16 vfio_pci_memory_lock_and_enable(struct vfio_pci_core_device *vdev);
 void vfio_pci_memory_unlock_and_restore(struct vfio_pci_core_device *vdev,

@@ -34,9 +34,10 @@
  * userspace does not listen, ETIMEDOUT when it does not answer).  Writing
  * 0 makes BAR0 mmap-able again.  Reading gives the state.
  *
- * The device migrates with the v1 migration region that QEMU 7.2 uses
- * (vfio_pci_core_register_migration()); the stream is described with
- * struct edu_stream below.
+ * The device migrates with vfio-pci's migration helper
+ * (vfio_pci_core_init_migration()), through the v1 migration region that
+ * QEMU 7.2 uses and through migration v2 (a data_fd) that QEMU uses since
+ * 8.0; the stream is described with struct edu_stream below.
  *
  * Dirty pages: the device writes guest memory only when told to, with a
  * BAR0 write of the DMA command.  While BAR0 is trapped, every write to the
@@ -50,16 +51,25 @@
  * the sample logs the last transfer's pages again at the next command and
  * when the device stops, after waiting for a transfer in flight, so that
  * the final read has them.  BAR0 is trapped while the device is saved and
- * running, through the REMAP_BAR_REGION interrupt, or from open with
- * trap_bar0=1 for userspace that does not know that interrupt.
+ * running, and while DMA logging is on: from open with trap_bar0=1, the
+ * default, so that any userspace has its DMA logged, or through the
+ * REMAP_BAR_REGION interrupt with trap_bar0=0.  The cost of the default:
+ * BAR0 is never mmap-able, every access to it is a read() or write() on
+ * the device fd, which for edu's few registers is fine.
+ *
+ * The log feeds device DMA logging (vfio_log_ops: DMA_LOGGING_START,
+ * _REPORT, _STOP), which QEMU since 8.0 uses instead of type1's dirty
+ * tracking, and which QEMU 10 requires before it migrates a device with its
+ * default options.  A report has exactly the pages of the transfers since
+ * the last one; after an overflow, every tracked range once.
  *
  * The sample pins no page: vfio_pin_pages() on a physical device would
  * have to honour type1's unmap contract (and cannot with iommufd).  With
  * type1 dirty tracking (QEMU 7.2's v1 migration), type1 therefore counts
  * every mapped page dirty at every pass, which is correct but converges
  * only when the downtime limit allows copying all of guest RAM at once.
- * The log is for device dirty logging; for tests it can be read, and
- * emptied, through debugfs (not an ABI):
+ * For tests the log can be read, and emptied, through debugfs (not an ABI;
+ * EBUSY while DMA logging is on):
  *
  *   /sys/kernel/debug/vfio_pci_edu/<device>/dma_log
  *
@@ -70,7 +80,10 @@
 
 #include <linux/debugfs.h>
 #include <linux/delay.h>
+#include <linux/interval_tree.h>
 #include <linux/io-64-nonatomic-lo-hi.h>
+#include <linux/iopoll.h>
+#include <linux/iova_bitmap.h>
 #include <linux/module.h>
 #include <linux/pci.h>
 #include <linux/slab.h>
@@ -86,7 +99,10 @@
 #define EDU_ID_MAGIC_MASK	0xff
 #define EDU_ID_MAGIC		0xed
 #define EDU_REG_LIVENESS	0x04	/* reads the complement of the last write */
+#define EDU_REG_FACT		0x08	/* write n: computes n! modulo 2^32 */
+#define EDU_FACT_MAX		34	/* 34! and above are 0 modulo 2^32 */
 #define EDU_REG_STATUS		0x20
+#define EDU_STATUS_COMPUTING	0x01	/* a factorial is being computed */
 #define EDU_STATUS_IRQFACT	0x80	/* interrupt when a factorial is done */
 #define EDU_REG_IRQ_STATUS	0x24
 #define EDU_REG_IRQ_RAISE	0x60
@@ -100,6 +116,7 @@
 #define EDU_DMA_MAX		4096	/* the device's buffer */
 #define EDU_REG_DMA_END		0xa0	/* end of the DMA registers */
 #define EDU_LOG_MAX		64	/* transfers logged between two reads */
+#define EDU_WAIT_US		(1000 * 1000)	/* for the device's work */
 
 /*
  * The migration stream: one struct edu_stream, little endian.
@@ -108,20 +125,29 @@
  * @length sizeof(struct edu_stream); a stream that differs in any of them
  * is refused with -EINVAL, as is one whose @id (the identification
  * register: major and minor version of the device) is not the
- * destination's.  @reserved is 0.
+ * destination's.
  *
- * The state: what the liveness register reads, the interrupt-on-factorial
- * bit of the status register, the raised and unacknowledged interrupts,
- * and the DMA source, destination and count.
+ * The state: what the liveness register reads, the factorial register,
+ * the interrupt-on-factorial bit of the status register, the raised and
+ * unacknowledged interrupts, and the DMA source, destination and count.
  *
- * Not carried: the factorial register, because it reads n! while writing
- * it starts a new computation, so its value cannot be put back; a DMA
- * command, since a transfer finishes within the device's timer before
- * the stopped device is saved; and the device's 4 KiB DMA buffer, which
- * only the device's DMA reaches, through userspace's IOMMU mappings.
+ * The factorial register reads the last result, n! modulo 2^32, and
+ * writing n starts computing n!, so the result is put back by computing
+ * it again from an n it is the factorial of: one of 34 values (n! for n
+ * up to 33, and 0), and a stream with another value is refused.
+ *
+ * Version 1 had @factorial reserved, as 0, and did not carry the result:
+ * it is still taken, and leaves the destination's factorial register as
+ * it is.
+ *
+ * Not carried: a DMA command, since a transfer finishes within the
+ * device's timer before the stopped device is saved; and the device's 4 KiB
+ * DMA buffer, which only the device's DMA reaches, through userspace's
+ * IOMMU mappings.
  */
 #define EDU_STREAM_MAGIC	0x6d554445	/* "EDUm" */
-#define EDU_STREAM_VERSION	1
+#define EDU_STREAM_VERSION	2
+#define EDU_STREAM_VERSION_1	1
 
 struct edu_stream {
 	__le32	magic;
@@ -132,7 +158,7 @@ struct edu_stream {
 	__le32	liveness;
 	__le32	status;
 	__le32	irq_status;
-	__le32	reserved;
+	__le32	factorial;	/* reserved, 0, in version 1 */
 	__le64	dma_src;
 	__le64	dma_dst;
 	__le64	dma_count;
@@ -142,9 +168,9 @@ static bool fail_probe;
 module_param(fail_probe, bool, 0644);
 MODULE_PARM_DESC(fail_probe, "Refuse every edu device with -EIO (for testing vfio-pci's fallback)");
 
-static bool trap_bar0;
+static bool trap_bar0 = true;
 module_param(trap_bar0, bool, 0644);
-MODULE_PARM_DESC(trap_bar0, "Trap BAR0 from open, to log DMA for userspace without the REMAP_BAR_REGION interrupt (read at open)");
+MODULE_PARM_DESC(trap_bar0, "Trap BAR0 from open, to log DMA for any userspace, including one without the REMAP_BAR_REGION interrupt (read at open; default on)");
 
 static struct dentry *edu_debugfs_root;
 
@@ -155,14 +181,21 @@ static struct dentry *edu_debugfs_root;
  * @debugfs: the device's debugfs directory, while open
  * @id: its identification register, read at open
  * @trap_always: BAR0 trapped from open (trap_bar0 then)
+ * @trap_lock: serialises trapping and untrapping BAR0 for the two
+ *	reasons below, and starting and stopping DMA logging
  * @trapped_to_save: BAR0 trapped by the sample for pre-copy
+ * @trapped_to_log: BAR0 trapped by the sample for DMA logging
  * @dma_lock: serialises writes to the DMA registers while BAR0 is
  *	trapped, and protects the fields below
  * @last_iova: first page of the last transfer to memory
  * @last_npage: how many pages from there, 0 for none
- * @log: transfers to memory since the log was last read
+ * @log: transfers to memory since the log was last read: an IOVA and a
+ *	length in bytes
  * @log_len: entries in @log
  * @log_overflow: more transfers came than @log holds
+ * @logging: DMA logging (vfio_log_ops) is on: @log is for it
+ * @ranges: the IOVA ranges DMA logging tracks, first and last byte
+ * @nranges: entries in @ranges
  */
 struct edu_device {
 	struct pci_dev			*pdev;
@@ -170,16 +203,24 @@ struct edu_device {
 	struct dentry			*debugfs;
 	u32				id;
 	bool				trap_always;
+	struct mutex			trap_lock;	/* see above */
 	bool				trapped_to_save;
+	bool				trapped_to_log;
 	struct mutex			dma_lock;	/* see above */
 	u64				last_iova;
 	unsigned int			last_npage;
 	struct {
 		u64			iova;
-		unsigned int		npage;
+		u64			len;
 	}				log[EDU_LOG_MAX];
 	unsigned int			log_len;
 	bool				log_overflow;
+	bool				logging;
+	struct {
+		u64			first;
+		u64			last;
+	}				ranges[EDU_LOG_MAX];
+	unsigned int			nranges;
 };
 
 /* Log @npage pages from @first as written by the device; dma_lock held. */
@@ -192,7 +233,7 @@ static void edu_dma_log(struct edu_device *edu, u64 first, unsigned int npage)
 		return;
 	}
 	edu->log[edu->log_len].iova = first;
-	edu->log[edu->log_len].npage = npage;
+	edu->log[edu->log_len].len = (u64)npage << PAGE_SHIFT;
 	edu->log_len++;
 }
 
@@ -224,6 +265,58 @@ static int edu_dma_wait(struct edu_device *edu)
 	} while (time_before(jiffies, end));
 
 	return -EBUSY;
+}
+
+/* Wait for a factorial being computed; memory decode is on. */
+static int edu_fact_wait(void __iomem *bar0)
+{
+	u32 status;
+
+	return read_poll_timeout(ioread32, status,
+				 !(status & EDU_STATUS_COMPUTING), 100,
+				 EDU_WAIT_US, false, bar0 + EDU_REG_STATUS);
+}
+
+/* The n whose factorial (modulo 2^32) @result is, or -EINVAL. */
+static int edu_fact_arg(u32 result)
+{
+	u32 fact = 1;
+	int n;
+
+	for (n = 0; n <= EDU_FACT_MAX; n++) {
+		if (fact == result)
+			return n;
+		fact *= n + 1;
+	}
+	return -EINVAL;
+}
+
+/*
+ * Trap BAR0 for a reason of the sample's (@why: trapped_to_save or
+ * trapped_to_log), asking userspace if it is not trapped yet; untrap it
+ * when no reason is left.  trap_lock is held.
+ */
+static int edu_trap(struct edu_device *edu, bool *why)
+{
+	int ret = 0;
+
+	lockdep_assert_held(&edu->trap_lock);
+	if (!edu->trap_always && !edu->trapped_to_save &&
+	    !edu->trapped_to_log)
+		ret = vfio_pci_core_trap_bars(edu->vdev, BIT(0));
+	*why = !ret;
+	return ret;
+}
+
+static void edu_untrap(struct edu_device *edu, bool *why)
+{
+	lockdep_assert_held(&edu->trap_lock);
+	if (!*why)
+		return;
+	*why = false;
+	if (!edu->trap_always && !edu->trapped_to_save &&
+	    !edu->trapped_to_log)
+		vfio_pci_core_untrap_bars(edu->vdev, BIT(0));
 }
 
 static ssize_t edu_bar0_trapped_write(struct file *file,
@@ -285,9 +378,16 @@ static ssize_t edu_dma_log_read(struct file *file, char __user *buf,
 		return -ENOMEM;
 
 	mutex_lock(&edu->dma_lock);
+	if (edu->logging) {
+		/* The log is DMA logging's; reading it here would lose pages. */
+		mutex_unlock(&edu->dma_lock);
+		kfree(text);
+		return -EBUSY;
+	}
 	for (i = 0; i < edu->log_len; i++)
-		len += scnprintf(text + len, size - len, "%#llx %u\n",
-				 edu->log[i].iova, edu->log[i].npage);
+		len += scnprintf(text + len, size - len, "%#llx %llu\n",
+				 edu->log[i].iova,
+				 edu->log[i].len >> PAGE_SHIFT);
 	if (edu->log_overflow)
 		len += scnprintf(text + len, size - len, "overflow\n");
 	edu->log_len = 0;
@@ -320,6 +420,12 @@ static ssize_t edu_save(struct vfio_pci_core_device *vdev, void *buf,
 
 	/* Userspace may have turned decode off: it is on while we read. */
 	cmd = vfio_pci_memory_lock_and_enable(vdev);
+	if (edu_fact_wait(bar0)) {
+		vfio_pci_memory_unlock_and_restore(vdev, cmd);
+		pci_err(vdev->pdev, "migration: a factorial computation did not end\n");
+		return -EBUSY;
+	}
+	st->factorial = cpu_to_le32(ioread32(bar0 + EDU_REG_FACT));
 	st->id = cpu_to_le32(ioread32(bar0 + EDU_REG_ID));
 	st->liveness = cpu_to_le32(ioread32(bar0 + EDU_REG_LIVENESS));
 	st->status = cpu_to_le32(ioread32(bar0 + EDU_REG_STATUS) &
@@ -334,19 +440,22 @@ static ssize_t edu_save(struct vfio_pci_core_device *vdev, void *buf,
 	st->version = cpu_to_le16(EDU_STREAM_VERSION);
 	st->flags = 0;
 	st->length = cpu_to_le32(sizeof(*st));
-	st->reserved = 0;
 
 	return sizeof(*st);
 }
 
+/* The n to compute again, -1 to leave the factorial alone, or -EINVAL */
 static int edu_check_stream(struct pci_dev *pdev, const struct edu_stream *st,
 			    u32 id)
 {
-	if (le32_to_cpu(st->magic) != EDU_STREAM_MAGIC ||
-	    le16_to_cpu(st->version) != EDU_STREAM_VERSION ||
-	    st->flags || st->reserved) {
-		pci_err(pdev, "migration: not an edu stream of version %d\n",
-			EDU_STREAM_VERSION);
+	u16 version = le16_to_cpu(st->version);
+	int n;
+
+	if (le32_to_cpu(st->magic) != EDU_STREAM_MAGIC || st->flags ||
+	    (version != EDU_STREAM_VERSION &&
+	     (version != EDU_STREAM_VERSION_1 || st->factorial))) {
+		pci_err(pdev, "migration: not an edu stream of version %d or %d\n",
+			EDU_STREAM_VERSION_1, EDU_STREAM_VERSION);
 		return -EINVAL;
 	}
 	if (le32_to_cpu(st->id) != id) {
@@ -354,7 +463,15 @@ static int edu_check_stream(struct pci_dev *pdev, const struct edu_stream *st,
 			le32_to_cpu(st->id), id);
 		return -EINVAL;
 	}
-	return 0;
+	if (version == EDU_STREAM_VERSION_1) {
+		dev_info_once(&pdev->dev, "migration: a version 1 stream carries no factorial result; the register keeps its value\n");
+		return -1;
+	}
+	n = edu_fact_arg(le32_to_cpu(st->factorial));
+	if (n < 0)
+		pci_err(pdev, "migration: factorial register %#x is not n! modulo 2^32 for any n\n",
+			le32_to_cpu(st->factorial));
+	return n;
 }
 
 static int edu_load(struct vfio_pci_core_device *vdev, const void *buf,
@@ -363,8 +480,8 @@ static int edu_load(struct vfio_pci_core_device *vdev, const void *buf,
 	void __iomem *bar0 = vfio_pci_get_barmap(&vdev->vdev, 0);
 	struct pci_dev *pdev = vdev->pdev;
 	const struct edu_stream *st = buf;
+	int ret, n;
 	u32 irqs;
-	int ret;
 	u16 cmd;
 
 	if (IS_ERR(bar0))
@@ -384,15 +501,34 @@ static int edu_load(struct vfio_pci_core_device *vdev, const void *buf,
 		return -EINVAL;
 
 	cmd = vfio_pci_memory_lock_and_enable(vdev);
-	ret = edu_check_stream(pdev, st, ioread32(bar0 + EDU_REG_ID));
-	if (ret)
+	n = edu_check_stream(pdev, st, ioread32(bar0 + EDU_REG_ID));
+	if (n == -EINVAL) {
+		ret = n;
 		goto out;
+	}
 
 	/* The DMA registers are read-only while a transfer runs. */
 	if (ioread32(bar0 + EDU_REG_DMA_CMD) & EDU_DMA_RUN) {
 		pci_err(pdev, "migration: a DMA transfer is running, cannot restore\n");
 		ret = -EBUSY;
 		goto out;
+	}
+	/* A factorial being computed would ignore the one to restore. */
+	ret = edu_fact_wait(bar0);
+	if (ret) {
+		pci_err(pdev, "migration: a factorial computation did not end, cannot restore\n");
+		goto out;
+	}
+
+	/* The result again, with no interrupt for it: IRQFACT is off. */
+	iowrite32(0, bar0 + EDU_REG_STATUS);
+	if (n >= 0) {
+		iowrite32(n, bar0 + EDU_REG_FACT);
+		ret = edu_fact_wait(bar0);
+		if (ret) {
+			pci_err(pdev, "migration: computing %d! did not end\n", n);
+			goto out;
+		}
 	}
 
 	iowrite32(~le32_to_cpu(st->liveness), bar0 + EDU_REG_LIVENESS);
@@ -440,19 +576,16 @@ static int edu_set_state(struct vfio_pci_core_device *vdev, u32 old, u32 new)
 		mutex_unlock(&edu->dma_lock);
 	}
 
-	if (edu->trap_always)
-		return 0;
-
+	mutex_lock(&edu->trap_lock);
 	if (new == precopy && !edu->trapped_to_save) {
-		ret = vfio_pci_core_trap_bars(vdev, BIT(0));
+		ret = edu_trap(edu, &edu->trapped_to_save);
 		if (ret)
 			dev_info_once(&edu->pdev->dev, "BAR0 not trapped (%d): DMA is not logged\n",
 				      ret);
-		edu->trapped_to_save = !ret;
-	} else if (new != precopy && edu->trapped_to_save) {
-		vfio_pci_core_untrap_bars(vdev, BIT(0));
-		edu->trapped_to_save = false;
+	} else if (new != precopy) {
+		edu_untrap(edu, &edu->trapped_to_save);
 	}
+	mutex_unlock(&edu->trap_lock);
 	return 0;
 }
 
@@ -460,6 +593,152 @@ static const struct vfio_pci_migration_ops edu_migration_ops = {
 	.set_state	= edu_set_state,
 	.save		= edu_save,
 	.load		= edu_load,
+};
+
+/*
+ * Device DMA logging: the log of transfers to memory, read by userspace's
+ * DMA_LOGGING_REPORT instead of debugfs.  The DMA commands must be seen,
+ * so BAR0 is trapped while logging, asking userspace if it is not already.
+ */
+static int edu_log_start(struct vfio_device *core_vdev,
+			 struct rb_root_cached *ranges, u32 nnodes,
+			 u64 *page_size)
+{
+	struct edu_device *edu = vfio_pci_vendor_data(core_vdev);
+	struct interval_tree_node *node;
+	unsigned int i = 0;
+	int ret;
+
+	/*
+	 * The core checked the ranges against this page size: it must be
+	 * one.  Any larger than 4 KiB is kept, since the log is in bytes.
+	 */
+	if (!*page_size || !is_power_of_2(*page_size))
+		return -EINVAL;
+	for (node = interval_tree_iter_first(ranges, 0, ULONG_MAX); node;
+	     node = interval_tree_iter_next(node, 0, ULONG_MAX))
+		if (node->last < node->start)
+			return -EINVAL;	/* an empty range */
+	*page_size = max_t(u64, *page_size, SZ_4K);
+	/* The log holds a transfer or a tracked range per entry. */
+	if (nnodes > EDU_LOG_MAX)
+		vfio_combine_iova_ranges(ranges, nnodes, EDU_LOG_MAX);
+
+	mutex_lock(&edu->trap_lock);
+	if (edu->trapped_to_log) {
+		ret = -EBUSY;
+		goto out;
+	}
+	ret = edu_trap(edu, &edu->trapped_to_log);
+	if (ret) {
+		pci_err(edu->pdev, "DMA logging needs BAR0 trapped, to see the DMA commands, and trapping it failed (%d): load vfio_pci_edu with trap_bar0=1, or handle VFIO_IRQ_TYPE_REMAP_BAR_REGION\n",
+			ret);
+		goto out;
+	}
+
+	mutex_lock(&edu->dma_lock);
+	for (node = interval_tree_iter_first(ranges, 0, ULONG_MAX);
+	     node && i < EDU_LOG_MAX;
+	     node = interval_tree_iter_next(node, 0, ULONG_MAX)) {
+		edu->ranges[i].first = node->start;
+		edu->ranges[i].last = node->last;
+		i++;
+	}
+	edu->nranges = i;
+	edu->log_len = 0;
+	edu->log_overflow = false;
+	edu->logging = true;
+	mutex_unlock(&edu->dma_lock);
+out:
+	mutex_unlock(&edu->trap_lock);
+	return ret;
+}
+
+/* Logging ends; trap_lock held */
+static void edu_log_end(struct edu_device *edu)
+{
+	lockdep_assert_held(&edu->trap_lock);
+
+	mutex_lock(&edu->dma_lock);
+	edu->logging = false;
+	edu->log_len = 0;
+	edu->log_overflow = false;
+	edu->nranges = 0;
+	mutex_unlock(&edu->dma_lock);
+	edu_untrap(edu, &edu->trapped_to_log);
+}
+
+static int edu_log_stop(struct vfio_device *core_vdev)
+{
+	struct edu_device *edu = vfio_pci_vendor_data(core_vdev);
+
+	mutex_lock(&edu->trap_lock);
+	if (edu->trapped_to_log)
+		edu_log_end(edu);
+	mutex_unlock(&edu->trap_lock);
+	return 0;
+}
+
+/*
+ * Report the pages the log has in [@iova, @iova + @length), and forget
+ * what was reported.  The core calls this for consecutive pieces of the
+ * range userspace asks for: an entry reported in part keeps the rest.
+ * After an overflow every tracked range is dirty, once.
+ */
+static int edu_log_read_and_clear(struct vfio_device *core_vdev,
+				  unsigned long iova, unsigned long length,
+				  struct iova_bitmap *dirty)
+{
+	struct edu_device *edu = vfio_pci_vendor_data(core_vdev);
+	u64 end = (u64)iova + length;
+	unsigned int i;
+
+	mutex_lock(&edu->dma_lock);
+	if (!edu->logging) {
+		mutex_unlock(&edu->dma_lock);
+		return -EINVAL;
+	}
+
+	if (edu->log_overflow) {
+		for (i = 0; i < edu->nranges; i++) {
+			edu->log[i].iova = edu->ranges[i].first;
+			edu->log[i].len = edu->ranges[i].last -
+					  edu->ranges[i].first + 1;
+		}
+		edu->log_len = edu->nranges;
+		edu->log_overflow = false;
+	}
+
+	for (i = 0; i < edu->log_len;) {
+		u64 first = edu->log[i].iova;
+		u64 last = first + edu->log[i].len;
+		u64 lo = max_t(u64, first, iova), hi = min_t(u64, last, end);
+
+		if (lo < hi) {
+			iova_bitmap_set(dirty, lo, hi - lo);
+			if (lo == first && hi == last) {
+				/* all of it: the last entry takes its place */
+				edu->log[i] = edu->log[--edu->log_len];
+				continue;
+			}
+			if (lo == first) {
+				edu->log[i].iova = hi;
+				edu->log[i].len = last - hi;
+			} else if (hi == last) {
+				edu->log[i].len = lo - first;
+			}
+			/* a middle part: reported again later, harmlessly */
+		}
+		i++;
+	}
+	mutex_unlock(&edu->dma_lock);
+	return 0;
+}
+
+static const struct vfio_log_ops edu_log_ops = {
+	.log_start		= edu_log_start,
+	.log_stop		= edu_log_stop,
+	.log_read_and_clear	= edu_log_read_and_clear,
 };
 
 /*
@@ -637,15 +916,8 @@ static int edu_open_device(struct vfio_device *core_vdev)
 		return ret;
 	}
 
-	ret = vfio_pci_core_register_migration(edu->vdev, &edu_migration_ops,
-					       sizeof(struct edu_stream));
-	if (ret) {
-		pci_err(edu->pdev, "cannot add the migration region: %d\n", ret);
-		vfio_pci_core_close_device(core_vdev);
-		return ret;
-	}
-
 	edu->trapped_to_save = false;
+	edu->trapped_to_log = false;
 	edu->trap_always = READ_ONCE(trap_bar0);
 	if (edu->trap_always)
 		vfio_pci_core_trap_bars_on_open(edu->vdev, BIT(0));
@@ -664,10 +936,11 @@ static void edu_close_device(struct vfio_device *core_vdev)
 {
 	struct edu_device *edu = vfio_pci_vendor_data(core_vdev);
 
+	mutex_lock(&edu->trap_lock);
+	edu_log_end(edu);
+	mutex_unlock(&edu->trap_lock);
 	mutex_lock(&edu->dma_lock);
 	edu->last_npage = 0;
-	edu->log_len = 0;
-	edu->log_overflow = false;
 	mutex_unlock(&edu->dma_lock);
 
 	/* Ends a trap request still waiting, before debugfs waits for it. */
@@ -676,9 +949,33 @@ static void edu_close_device(struct vfio_device *core_vdev)
 	edu->debugfs = NULL;
 }
 
+/*
+ * Migration, with both protocols, and DMA logging: set up before the device
+ * is registered.
+ */
+static int edu_init_dev(struct vfio_device *core_vdev)
+{
+	struct vfio_pci_core_device *vdev = vfio_pci_core(core_vdev);
+	int ret;
+
+	ret = vfio_pci_core_init_dev(core_vdev);
+	if (ret)
+		return ret;
+
+	ret = vfio_pci_core_init_migration(vdev, &edu_migration_ops,
+					   sizeof(struct edu_stream));
+	if (ret) {
+		pci_err(vdev->pdev, "cannot set up migration: %d\n", ret);
+		vfio_pci_core_release_dev(core_vdev);
+		return ret;
+	}
+	core_vdev->log_ops = &edu_log_ops;
+	return 0;
+}
+
 static const struct vfio_device_ops edu_device_ops = {
 	.name		= "vfio-pci",	/* required of vendor ops */
-	.init		= vfio_pci_core_init_dev,
+	.init		= edu_init_dev,
 	.release	= vfio_pci_release_dev,	/* required of vendor ops */
 	.open_device	= edu_open_device,
 	.close_device	= edu_close_device,
@@ -710,6 +1007,7 @@ static void *edu_probe(struct pci_dev *pdev)
 		return ERR_PTR(-ENOMEM);
 
 	edu->pdev = pdev;
+	mutex_init(&edu->trap_lock);
 	mutex_init(&edu->dma_lock);
 	return edu;
 }
@@ -719,6 +1017,7 @@ static void edu_remove(void *vendor_data)
 	struct edu_device *edu = vendor_data;
 
 	mutex_destroy(&edu->dma_lock);
+	mutex_destroy(&edu->trap_lock);
 	kfree(edu);
 }
 
@@ -749,5 +1048,6 @@ static void __exit edu_exit(void)
 module_exit(edu_exit);
 
 MODULE_ALIAS("vfio-pci:1234-11e8");
+MODULE_IMPORT_NS(IOMMUFD);
 MODULE_LICENSE("GPL");
 MODULE_DESCRIPTION("vfio-pci vendor driver sample for QEMU's edu device");

@@ -110,8 +110,9 @@ static bool vfio_pci_is_denylisted(struct pci_dev *pdev)
  * @core_vdev: a device bound to vfio-pci
  *
  * Enables the device, sets up vfio-pci's device-specific regions and
- * finishes the enable.  A vendor that adds its own regions open-codes this
- * with vfio_pci_core_enable() and vfio_pci_core_finish_enable().
+ * finishes the enable.  A vendor that adds its own regions or interrupts
+ * calls this first and adds them when it returns, undoing it with
+ * vfio_pci_core_close_device() if that fails.
  *
  * Return: 0 or a negative errno from enabling the device.
  */

@@ -578,6 +578,12 @@ int vfio_pci_core_enable(struct vfio_pci_core_device *vdev)
 	if (!vfio_vga_disabled() && vfio_pci_is_vga(pdev))
 		vdev->has_vga = true;
 
+	/* A device with the migration helper: RUNNING, and the v1 region */
+	ret = vfio_pci_migration_open(vdev);
+	if (ret) {
+		vfio_pci_core_disable(vdev);
+		return ret;
+	}
 
 	return 0;
 
@@ -605,6 +611,9 @@ void vfio_pci_core_disable(struct vfio_pci_core_device *vdev)
 
 	/* For needs_reset */
 	lockdep_assert_held(&vdev->vdev.dev_set->lock);
+
+	/* Ends a migration session, before its region goes */
+	vfio_pci_migration_close(vdev);
 
 	/*
 	 * This function can be invoked while the power state is non-D0.
@@ -2344,6 +2353,7 @@ void vfio_pci_core_release_dev(struct vfio_device *core_vdev)
 	mutex_destroy(&vdev->igate);
 	mutex_destroy(&vdev->ioeventfds_lock);
 	vfio_pci_remap_uninit(vdev);
+	vfio_pci_migration_uninit(vdev);
 	kfree(vdev->region);
 	kfree(vdev->pm_save);
 }

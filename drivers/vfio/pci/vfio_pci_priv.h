@@ -71,6 +71,14 @@ int vfio_pci_set_power_state(struct vfio_pci_core_device *vdev,
 
 void vfio_pci_zap_and_down_write_memory_lock(struct vfio_pci_core_device *vdev);
 
+int vfio_pci_migration_open(struct vfio_pci_core_device *vdev);
+void vfio_pci_migration_close(struct vfio_pci_core_device *vdev);
+void vfio_pci_migration_uninit(struct vfio_pci_core_device *vdev);
+#if IS_ENABLED(CONFIG_KUNIT)
+u32 vfio_pci_mig_v1_state(enum vfio_device_mig_state state);
+enum vfio_device_mig_state vfio_pci_mig_v2_state(u32 state);
+#endif
+
 #ifdef CONFIG_VFIO_PCI_IGD
 int vfio_pci_igd_init(struct vfio_pci_core_device *vdev);
 #else

@@ -255,6 +255,10 @@ int vfio_pci_feature_remap_ack(struct vfio_pci_core_device *vdev, u32 flags,
 	struct vfio_device_feature_remap_bar_ack ack;
 	int ret;
 
+	/* Not even a PROBE succeeds on a device without the interrupt. */
+	if (!READ_ONCE(remap->registered))
+		return -ENOTTY;
+
 	ret = vfio_check_feature(flags, argsz, VFIO_DEVICE_FEATURE_SET,
 				 sizeof(ack));
 	if (ret != 1)

@@ -17,6 +17,7 @@
 #include <linux/vfio_pci_core.h>
 #include <linux/vfio_pci_vendor.h>
 
+#include "vfio_pci_priv.h"
 #include "vfio_pci_vendor.h"
 
 #define TEST_IOMMUFD_OPS						\
@@ -395,6 +396,155 @@ static void dev_irq_bounds(struct kunit *test)
 	kfree(vdev->dev_irq);
 }
 
+/*
+ * The migration helper's v2 front end calls the driver's v1 callbacks: each
+ * v2 state stands for a v1 state, and only an arc that changes it calls.
+ */
+static void mig_state_map(struct kunit *test)
+{
+	static const struct {
+		enum vfio_device_mig_state v2;
+		u32 v1;
+	} map[] = {
+		{ VFIO_DEVICE_STATE_STOP, VFIO_DEVICE_STATE_V1_STOP },
+		{ VFIO_DEVICE_STATE_RUNNING, VFIO_DEVICE_STATE_V1_RUNNING },
+		{ VFIO_DEVICE_STATE_STOP_COPY, VFIO_DEVICE_STATE_V1_SAVING },
+		{ VFIO_DEVICE_STATE_RESUMING, VFIO_DEVICE_STATE_V1_RESUMING },
+		{ VFIO_DEVICE_STATE_RUNNING_P2P, VFIO_DEVICE_STATE_V1_STOP },
+		{ VFIO_DEVICE_STATE_PRE_COPY,
+		  VFIO_DEVICE_STATE_V1_SAVING | VFIO_DEVICE_STATE_V1_RUNNING },
+		{ VFIO_DEVICE_STATE_PRE_COPY_P2P, VFIO_DEVICE_STATE_V1_SAVING },
+	};
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(map); i++) {
+		u32 v1 = vfio_pci_mig_v1_state(map[i].v2);
+
+		KUNIT_EXPECT_EQ_MSG(test, v1, map[i].v1, "v2 state %d", map[i].v2);
+		/* Back from v1: the same v1 state, the state without P2P */
+		KUNIT_EXPECT_EQ(test, vfio_pci_mig_v1_state(vfio_pci_mig_v2_state(v1)),
+				v1);
+	}
+	KUNIT_EXPECT_EQ(test, vfio_pci_mig_v2_state(VFIO_DEVICE_STATE_V1_SAVING),
+			VFIO_DEVICE_STATE_STOP_COPY);
+}
+
+static bool mig_saving(enum vfio_device_mig_state s)
+{
+	return s == VFIO_DEVICE_STATE_PRE_COPY ||
+	       s == VFIO_DEVICE_STATE_PRE_COPY_P2P ||
+	       s == VFIO_DEVICE_STATE_STOP_COPY;
+}
+
+/*
+ * Walk from @cur to @new as the helper does and write the v1 states the
+ * driver is told into @cb (with the start first); the number of them, or
+ * -errno.  *@arcs is the number of arcs, *@starts a bit for each arc that
+ * starts a data_fd session.
+ */
+static int mig_walk(struct vfio_device *vdev, enum vfio_device_mig_state cur,
+		    enum vfio_device_mig_state new, u32 *cb, int *arcs,
+		    unsigned long *starts)
+{
+	enum vfio_device_mig_state next;
+	int n = 0, ret;
+
+	cb[n++] = vfio_pci_mig_v1_state(cur);
+	*arcs = 0;
+	*starts = 0;
+	while (cur != new) {
+		ret = vfio_mig_get_next_state(vdev, cur, new, &next);
+		if (ret)
+			return ret;
+		if (next == VFIO_DEVICE_STATE_RESUMING ||
+		    (mig_saving(next) && !mig_saving(cur)))
+			*starts |= BIT(*arcs);
+		if (vfio_pci_mig_v1_state(next) != cb[n - 1]) {
+			if (n == 8)
+				return -E2BIG;
+			cb[n++] = vfio_pci_mig_v1_state(next);
+		}
+		cur = next;
+		if (++*arcs > 8)
+			return -ELOOP;
+	}
+	return n;
+}
+
+/* The callbacks QEMU 10's requests cause, arc by arc. */
+static void mig_arcs_callbacks(struct kunit *test)
+{
+	static const struct {
+		enum vfio_device_mig_state from, to;
+		int n;
+		u32 cb[3];
+	} walks[] = {
+		/* source: VM stops; saved; cleanup */
+		{ VFIO_DEVICE_STATE_RUNNING, VFIO_DEVICE_STATE_RUNNING_P2P, 2, { 1, 0 } },
+		{ VFIO_DEVICE_STATE_RUNNING_P2P, VFIO_DEVICE_STATE_STOP, 1, { 0 } },
+		{ VFIO_DEVICE_STATE_STOP, VFIO_DEVICE_STATE_STOP_COPY, 2, { 0, 2 } },
+		{ VFIO_DEVICE_STATE_STOP_COPY, VFIO_DEVICE_STATE_STOP, 2, { 2, 0 } },
+		/* source with pre-copy */
+		{ VFIO_DEVICE_STATE_RUNNING, VFIO_DEVICE_STATE_PRE_COPY, 2, { 1, 3 } },
+		{ VFIO_DEVICE_STATE_PRE_COPY, VFIO_DEVICE_STATE_STOP_COPY, 2, { 3, 2 } },
+		{ VFIO_DEVICE_STATE_PRE_COPY, VFIO_DEVICE_STATE_RUNNING, 2, { 3, 1 } },
+		/* destination */
+		{ VFIO_DEVICE_STATE_RUNNING, VFIO_DEVICE_STATE_RESUMING, 3, { 1, 0, 4 } },
+		{ VFIO_DEVICE_STATE_RESUMING, VFIO_DEVICE_STATE_RUNNING, 3, { 4, 0, 1 } },
+	};
+	struct vfio_device *vdev = kunit_kzalloc(test, sizeof(*vdev), GFP_KERNEL);
+	unsigned long starts;
+	int arcs, n, j;
+	unsigned int i;
+	u32 cb[8];
+
+	KUNIT_ASSERT_NOT_NULL(test, vdev);
+	vdev->migration_flags = VFIO_MIGRATION_STOP_COPY | VFIO_MIGRATION_P2P |
+				VFIO_MIGRATION_PRE_COPY;
+
+	for (i = 0; i < ARRAY_SIZE(walks); i++) {
+		n = mig_walk(vdev, walks[i].from, walks[i].to, cb, &arcs,
+			     &starts);
+		KUNIT_EXPECT_EQ_MSG(test, n, walks[i].n, "walk %u", i);
+		for (j = 0; j < n && j < walks[i].n; j++)
+			KUNIT_EXPECT_EQ_MSG(test, cb[j], walks[i].cb[j],
+					    "walk %u, callback %d", i, j);
+	}
+}
+
+/*
+ * The helper returns a data_fd from the arc that starts a session, and
+ * takes one only on the last arc of a walk: true of every walk.
+ */
+static void mig_sessions_start_last(struct kunit *test)
+{
+	struct vfio_device *vdev = kunit_kzalloc(test, sizeof(*vdev), GFP_KERNEL);
+	enum vfio_device_mig_state from, to;
+	unsigned long starts;
+	int n, arcs;
+	u32 cb[8];
+
+	KUNIT_ASSERT_NOT_NULL(test, vdev);
+	vdev->migration_flags = VFIO_MIGRATION_STOP_COPY | VFIO_MIGRATION_P2P |
+				VFIO_MIGRATION_PRE_COPY;
+
+	for (from = VFIO_DEVICE_STATE_STOP;
+	     from <= VFIO_DEVICE_STATE_PRE_COPY_P2P; from++) {
+		for (to = VFIO_DEVICE_STATE_STOP;
+		     to <= VFIO_DEVICE_STATE_PRE_COPY_P2P; to++) {
+			n = mig_walk(vdev, from, to, cb, &arcs, &starts);
+			/* no way into pre-copy but from RUNNING(_P2P) */
+			if (n == -EINVAL && (to == VFIO_DEVICE_STATE_PRE_COPY ||
+					     to == VFIO_DEVICE_STATE_PRE_COPY_P2P))
+				continue;
+			KUNIT_EXPECT_GT_MSG(test, n, 0, "%d -> %d", from, to);
+			if (n > 0 && starts)
+				KUNIT_EXPECT_EQ_MSG(test, starts, BIT(arcs - 1),
+						    "%d -> %d", from, to);
+		}
+	}
+}
+
 static struct kunit_case vfio_pci_vendor_test_cases[] = {
 	KUNIT_CASE(vendor_register_checks_ops),
 	KUNIT_CASE(vendor_register_twice),
@@ -405,6 +555,9 @@ static struct kunit_case vfio_pci_vendor_test_cases[] = {
 	KUNIT_CASE(vendor_list_is_private),
 	KUNIT_CASE(barmap_checks_index),
 	KUNIT_CASE(dev_irq_bounds),
+	KUNIT_CASE(mig_state_map),
+	KUNIT_CASE(mig_arcs_callbacks),
+	KUNIT_CASE(mig_sessions_start_last),
 	{}
 };
 

@@ -14,7 +14,10 @@
 # (samples/vfio-pci, module vfio_pci_edu): loading the vendor module on
 # demand, the module references of devices it drives, reloading vfio-pci,
 # the disable_vendor_ops and fail_probe parameters, repeated binding and
-# module loading, and kmemleak afterwards.
+# module loading, migration (the v1 region and uAPI v2) and device DMA
+# logging, and kmemleak afterwards.  The C tests set the sample's trap_bar0
+# parameter as each needs it and put it back; at the end it is set back to
+# its default, Y.
 #
 # Needs a guest with two edu devices (1234:11e8) and a pci-testdev
 # (1b36:0005), each in its own IOMMU group, a third edu alone behind a PCI
@@ -91,10 +94,11 @@ VFIO_MOD=vfio_pci
 EDU_MOD=vfio_pci_edu
 DISABLE_PARAM=/sys/module/$VFIO_MOD/parameters/disable_vendor_ops
 FAIL_PARAM=/sys/module/$EDU_MOD/parameters/fail_probe
+TRAP_PARAM=/sys/module/$EDU_MOD/parameters/trap_bar0
 DEBUGFS=/sys/kernel/debug
 KMEMLEAK=$DEBUGFS/kmemleak
 
-NUM_TESTS=16
+NUM_TESTS=18
 BIND_CYCLES=${VFIO_BIND_CYCLES:-100}
 MODULE_CYCLES=${VFIO_MODULE_CYCLES:-50}
 
@@ -273,21 +277,73 @@ log_clean() {
 	return 1
 }
 
+# The C tests of migration uAPI v2 and device DMA logging that run on an
+# edu on the root bus, and those that need one vfio-pci can reset
+MIG2_TESTS="mig2_features mig2_round_trip mig2_arcs mig2_precopy
+mig2_close_mid_session mig2_v1_v2_exclusive dma_logging_report
+dma_logging_bad dma_logging_overflow dma_logging_remap"
+MIG2_RESET_TESTS="mig2_bad_arcs mig2_reset_mid_session"
+
 # Run the C test on device $1, expecting vendor driver $2; $3 is a second
-# device for the migration round trip
+# device for the migration round trip; the harness options follow
 run_c_test() {
 	if [ ! -x "$TEST_BIN" ]; then
 		log "$TEST_BIN is missing"
 		return 1
 	fi
-	CT_OUT=$(VFIO_SELFTESTS_BDF=$1 VFIO_EXPECT_VENDOR=$2 \
-		VFIO_SELFTESTS_BDF2=${3:-} "$TEST_BIN" 2>&1)
+	CT_DEV=$1
+	CT_VENDOR=$2
+	CT_DEV2=${3:-}
+	if [ $# -ge 3 ]; then
+		shift 3
+	else
+		shift $#
+	fi
+	CT_OUT=$(VFIO_SELFTESTS_BDF=$CT_DEV VFIO_EXPECT_VENDOR=$CT_VENDOR \
+		VFIO_SELFTESTS_BDF2=$CT_DEV2 "$TEST_BIN" "$@" 2>&1)
 	CT_RC=$?
 	printf '%s\n' "$CT_OUT" | log_lines '$'
 	if [ "$CT_RC" -ne 0 ]; then
-		log "$TEST_BIN on $1 exited with $CT_RC"
+		log "$TEST_BIN on $CT_DEV exited with $CT_RC"
 		return 1
 	fi
+}
+
+# Harness options that leave out the C tests named in $@
+c_test_excluded() {
+	for CX_T in "$@"; do
+		printf ' -T %s' "$CX_T"
+	done
+}
+
+# Run only the C tests named in $3... on device $1, expecting vendor driver
+# $2, and check that each passed: skipped is not passed
+run_c_tests_pass() {
+	if [ ! -x "$TEST_BIN" ]; then
+		log "$TEST_BIN is missing"
+		return 1
+	fi
+	CP_DEV=$1
+	CP_VENDOR=$2
+	shift 2
+	CP_ARGS=
+	for CP_T in "$@"; do
+		CP_ARGS="$CP_ARGS -t $CP_T"
+	done
+	# shellcheck disable=SC2086 # one word per option
+	CP_OUT=$(VFIO_SELFTESTS_BDF=$CP_DEV VFIO_EXPECT_VENDOR=$CP_VENDOR \
+		"$TEST_BIN" $CP_ARGS 2>&1)
+	CP_RC=$?
+	printf '%s\n' "$CP_OUT" | log_lines '$'
+	CP_OK=0
+	for CP_T in "$@"; do
+		if [ "$CP_RC" -ne 0 ] ||
+		   ! printf '%s\n' "$CP_OUT" | grep -qE "^ok [0-9]+ vfio_dev\\.$CP_T\$"; then
+			log "$CP_T did not pass on $CP_DEV"
+			CP_OK=1
+		fi
+	done
+	return "$CP_OK"
 }
 
 # Start a test: mark the kernel log to check it for warnings afterwards
@@ -336,10 +392,22 @@ test_c_vendor() {
 	need_vfio_pci || return 1
 	is_vfio "$EDU1" || bind "$EDU1" || return 1
 	bind "$EDU2" || return 1
-	run_c_test "$EDU1" "$EDU_MOD" "$EDU2" || CV_OK=1
+	# The v2 tests run on their own, below, where skipping fails them
+	# shellcheck disable=SC2046,SC2086 # one word per option
+	run_c_test "$EDU1" "$EDU_MOD" "$EDU2" \
+		$(c_test_excluded $MIG2_TESTS $MIG2_RESET_TESTS) || CV_OK=1
 	unbind "$EDU2" || CV_OK=1
 	clear_override "$EDU2" || CV_OK=1
 	return "$CV_OK"
+}
+
+# b2. migration uAPI v2 and device DMA logging on the device driven by the
+# sample
+test_mig2() {
+	need_vfio_pci || return 1
+	ensure_driven "$EDU1" || return 1
+	# shellcheck disable=SC2086 # one word per test
+	run_c_tests_pass "$EDU1" "$EDU_MOD" $MIG2_TESTS
 }
 
 # c. a device without a vendor module is plain vfio-pci
@@ -693,6 +761,24 @@ test_mig_reset() {
 	return "$MR_OK"
 }
 
+# n2. what needs a reset in migration uAPI v2: the ERROR state and the
+# resets that end a session, on the edu behind the bridge
+test_mig2_reset() {
+	M2_OK=0
+	if [ -z "$EDU3" ]; then
+		log "needs a third edu device, alone behind a PCI bridge"
+		return 1
+	fi
+	need_vfio_pci || return 1
+	bind "$EDU3" || return 1
+	expect_vendor "$EDU3" "$EDU_MOD" || M2_OK=1
+	# shellcheck disable=SC2086 # one word per test
+	run_c_tests_pass "$EDU3" "$EDU_MOD" $MIG2_RESET_TESTS || M2_OK=1
+	unbind "$EDU3" || M2_OK=1
+	clear_override "$EDU3" || M2_OK=1
+	return "$M2_OK"
+}
+
 mount_debugfs() {
 	[ -e "$KMEMLEAK" ] && return 0
 	grep -q " $DEBUGFS debugfs " /proc/mounts && return 0
@@ -759,6 +845,7 @@ test_kmemleak() {
 restore() {
 	[ -f "$DISABLE_PARAM" ] && sysfs_write N "$DISABLE_PARAM"
 	[ -f "$FAIL_PARAM" ] && sysfs_write N "$FAIL_PARAM"
+	[ -f "$TRAP_PARAM" ] && sysfs_write Y "$TRAP_PARAM"
 	for RS_DEV in $EDU1 $EDU2 $EDU3 $TESTDEV; do
 		if is_vfio "$RS_DEV"; then
 			unbind "$RS_DEV"
@@ -842,6 +929,10 @@ test_c_vendor
 test_end vendor_device_fd $?
 
 test_begin
+test_mig2
+test_end mig2 $?
+
+test_begin
 test_plain
 test_end plain_vfio_pci $?
 
@@ -892,6 +983,10 @@ test_end i40e_vf_module $?
 test_begin
 test_mig_reset
 test_end mig_reset $?
+
+test_begin
+test_mig2_reset
+test_end mig2_reset $?
 
 test_begin
 test_kmemleak

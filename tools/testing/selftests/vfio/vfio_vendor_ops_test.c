@@ -23,6 +23,16 @@
  * in its own group) save the state of one device and restore it into the
  * other.  mig_reset needs a device vfio-pci can reset, such as an edu alone
  * behind a PCI bridge, and is skipped on others.
+ *
+ * The mig2_* tests drive migration uAPI v2 (VFIO_DEVICE_FEATURE
+ * MIG_DEVICE_STATE and its data fds) and the dma_logging_* tests device
+ * DMA logging; mig2_bad_arcs and mig2_reset_mid_session need a device
+ * vfio-pci can reset, like mig_reset.  The sample reads its trap_bar0
+ * parameter when the device is opened: the tests that need BAR0
+ * mmap-able until the REMAP_BAR_REGION handshake (remap_*, dirty_*,
+ * mig_reset_during_wait, dma_logging_remap) set it to 0, the mig2_* and
+ * the other dma_logging_* tests to 1 (its default, QEMU 10's case), each
+ * opening the device again when it changes; the fixture puts it back.
  */
 
 #include <endian.h>
@@ -129,6 +139,20 @@ static int read_dev_attr(const char *attr, char *buf, size_t size)
 	return 0;
 }
 
+/* Write @val to the sysfs or module parameter file @path. Return: 0 or errno. */
+static int write_param(const char *path, const char *val)
+{
+	int fd, ret = 0;
+
+	fd = open(path, O_WRONLY);
+	if (fd < 0)
+		return errno;
+	if (write(fd, val, strlen(val)) < 0)
+		ret = errno;
+	close(fd);
+	return ret;
+}
+
 /* Return: the device's IOMMU group number, or -errno. */
 static int iommu_group_id(void)
 {
@@ -162,11 +186,14 @@ static __u32 le32_at(const __u8 *buf, size_t off)
 	return le32toh(val);
 }
 
+#define EDU_TRAP_PARAM	"/sys/module/vfio_pci_edu/parameters/trap_bar0"
+
 FIXTURE(vfio_dev) {
 	int container;
 	int group;
 	int device;
 	struct vfio_device_info info;
+	char trap_orig[4];	/* trap_bar0 before a test changed it, or "" */
 };
 
 FIXTURE_SETUP(vfio_dev)
@@ -179,6 +206,7 @@ FIXTURE_SETUP(vfio_dev)
 	self->container = -1;
 	self->group = -1;
 	self->device = -1;
+	self->trap_orig[0] = '\0';
 
 	group_id = iommu_group_id();
 	ASSERT_LE(0, group_id)
@@ -228,6 +256,8 @@ FIXTURE_SETUP(vfio_dev)
 
 FIXTURE_TEARDOWN(vfio_dev)
 {
+	if (self->trap_orig[0])
+		write_param(EDU_TRAP_PARAM, self->trap_orig);
 	if (self->device >= 0)
 		close(self->device);
 	if (self->group >= 0)
@@ -432,11 +462,12 @@ TEST_F(vfio_dev, config_matches_sysfs)
 		TH_LOG("cannot read %s: %s", path, strerror(errno));
 	close(fd);
 
-	for (i = 0; i < ARRAY_SIZE(words); i++)
+	for (i = 0; i < ARRAY_SIZE(words); i++) {
 		EXPECT_EQ(le32_at(scfg, words[i]), le32_at(vcfg, words[i]))
 			TH_LOG("config dword %#04x: sysfs %#010x, vfio %#010x",
 			       words[i], le32_at(scfg, words[i]),
 			       le32_at(vcfg, words[i]));
+	}
 }
 
 TEST_F(vfio_dev, edu_bar0_ident)
@@ -802,17 +833,59 @@ static int write_trapped(const char *val)
 	return ret;
 }
 
-static int write_param(const char *path, const char *val)
+/*
+ * Close the device fd, which closes the device, and get a new one under the
+ * same number, so that copies of it taken before stay right.
+ */
+static void dev_reopen(struct __test_metadata *_metadata,
+		       struct _test_data_vfio_dev *self)
 {
-	int fd, ret = 0;
+	int old = self->device, fd;
 
-	fd = open(path, O_WRONLY);
-	if (fd < 0)
-		return errno;
-	if (write(fd, val, strlen(val)) < 0)
-		ret = errno;
+	if (old >= 0)
+		close(old);
+	self->device = -1;
+	fd = ioctl(self->group, VFIO_GROUP_GET_DEVICE_FD, bdf);
+	ASSERT_LE(0, fd)
+		TH_LOG("VFIO_GROUP_GET_DEVICE_FD(%s): %s", bdf, strerror(errno));
+	if (old >= 0 && fd != old) {
+		ASSERT_EQ(old, dup2(fd, old));
+		close(fd);
+		fd = old;
+		ASSERT_EQ(0, fcntl(fd, F_SETFD, FD_CLOEXEC));
+	}
+	self->device = fd;
+	self->info.argsz = sizeof(self->info);
+	ASSERT_EQ(0, ioctl(self->device, VFIO_DEVICE_GET_INFO, &self->info));
+}
+
+/*
+ * Have BAR0 trapped from open (@trap, trap_bar0=1) or mmap-able until the
+ * REMAP_BAR_REGION handshake (trap_bar0=0).  The sample reads trap_bar0
+ * when the device is opened: when it changes, the device is opened again.
+ * The teardown puts the parameter back.
+ */
+static void edu_open_trapped(struct __test_metadata *_metadata,
+			     struct _test_data_vfio_dev *self, bool trap)
+{
+	char val[sizeof(self->trap_orig)] = "";
+	ssize_t n;
+	int fd;
+
+	fd = open(EDU_TRAP_PARAM, O_RDONLY);
+	ASSERT_LE(0, fd)
+		TH_LOG("cannot open %s: %s", EDU_TRAP_PARAM, strerror(errno));
+	n = read(fd, val, sizeof(val) - 1);
 	close(fd);
-	return ret;
+	ASSERT_LT(0, n) TH_LOG("cannot read %s", EDU_TRAP_PARAM);
+	val[n] = '\0';
+	if ((val[0] == 'Y') == trap)
+		return;
+
+	if (!self->trap_orig[0])
+		snprintf(self->trap_orig, sizeof(self->trap_orig), "%c", val[0]);
+	ASSERT_EQ(0, write_param(EDU_TRAP_PARAM, trap ? "1" : "0"));
+	dev_reopen(_metadata, self);
 }
 
 /*
@@ -918,10 +991,11 @@ TEST_F(vfio_dev, irq_info_caps)
 				       strerror(errno));
 			continue;
 		}
-		for (i = IRQ_INFO_V0_SIZE; i < sizeof(buf); i++)
+		for (i = IRQ_INFO_V0_SIZE; i < sizeof(buf); i++) {
 			ASSERT_EQ(guard, bytes[i])
 				TH_LOG("irq %u: byte %zu past the old argsz written",
 				       index, i);
+		}
 		EXPECT_EQ(dev_irq, !!(info->flags & VFIO_IRQ_INFO_FLAG_CAPS))
 			TH_LOG("irq %u: flags %#x", index, info->flags);
 		if (!dev_irq) {
@@ -975,6 +1049,7 @@ TEST_F(vfio_dev, remap_set_irqs)
 		return;
 	}
 	ASSERT_LE(0, index);
+	edu_open_trapped(_metadata, self, false);
 
 	efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	ASSERT_LE(0, efd);
@@ -1090,6 +1165,7 @@ static bool remap_setup(struct __test_metadata *_metadata,
 {
 	if (!expect_remap())
 		SKIP(return false, "no REMAP_BAR_REGION irq without the sample");
+	edu_open_trapped(_metadata, self, false);
 	*index = remap_index(self->device, self->info.num_irqs);
 	ASSERT_LE(0, *index);
 	ASSERT_EQ(0, write_param(REMAP_TIMEOUT_PARAM, REMAP_TIMEOUT_DEFAULT));
@@ -1606,11 +1682,12 @@ TEST_F(vfio_dev, mig_protocol)
 	ASSERT_LE(0, index);
 
 	/* Bad offsets and sizes on each field; bad writes */
-	for (i = 0; i < ARRAY_SIZE(bad_reads); i++)
+	for (i = 0; i < ARRAY_SIZE(bad_reads); i++) {
 		EXPECT_EQ(EINVAL, mig_rw(self->device, &mr, bad_reads[i].pos,
 					 &val, bad_reads[i].size, false))
 			TH_LOG("read of %zu bytes at %llu", bad_reads[i].size,
 			       (unsigned long long)bad_reads[i].pos);
+	}
 	val = 0;
 	EXPECT_EQ(EINVAL, mig_rw(self->device, &mr, MIG_INFO(pending_bytes),
 				 &val, 8, true));
@@ -1774,6 +1851,7 @@ TEST_F(vfio_dev, mig_reset_during_wait)
 		SKIP(return, "no migration region without the sample");
 	if (!(self->info.flags & VFIO_DEVICE_FLAGS_RESET))
 		SKIP(return, "%s cannot be reset", bdf);
+	edu_open_trapped(_metadata, self, false);
 	index = remap_index(self->device, self->info.num_irqs);
 	ASSERT_LE(0, index);
 	ASSERT_LE(0, mig_find(self->device, self->info.num_regions, &mr));
@@ -2004,6 +2082,7 @@ static bool dirty_setup(struct __test_metadata *_metadata,
 
 	if (!expect_remap())
 		SKIP(return false, "no DMA log without the sample");
+	edu_open_trapped(_metadata, self, false);
 	d->index = remap_index(self->device, self->info.num_irqs);
 	ASSERT_LE(0, d->index);
 	enable_memory(_metadata, self->device);
@@ -2308,6 +2387,1460 @@ TEST_F(vfio_dev, dirty_dma_unmap_race)
 		TH_LOG("restoring the vaddr: %s", strerror(errno));
 	munmap(buf, page);
 	dirty_cleanup(self, &d);
+}
+
+/* Migration uAPI v2: VFIO_DEVICE_FEATURE MIG_DEVICE_STATE and data fds */
+#define V2_ERROR		((__u32)VFIO_DEVICE_STATE_ERROR)
+#define V2_STOP			((__u32)VFIO_DEVICE_STATE_STOP)
+#define V2_RUNNING		((__u32)VFIO_DEVICE_STATE_RUNNING)
+#define V2_STOP_COPY		((__u32)VFIO_DEVICE_STATE_STOP_COPY)
+#define V2_RESUMING		((__u32)VFIO_DEVICE_STATE_RESUMING)
+#define V2_RUNNING_P2P		((__u32)VFIO_DEVICE_STATE_RUNNING_P2P)
+#define V2_PRE_COPY		((__u32)VFIO_DEVICE_STATE_PRE_COPY)
+#define V2_PRE_COPY_P2P		((__u32)VFIO_DEVICE_STATE_PRE_COPY_P2P)
+
+/* The edu stream, version 2: struct edu_stream of the sample */
+#define EDU_STREAM_MAGIC	0x6d554445U
+#define EDU_STREAM_VERSION	2
+#define EDU_STREAM_OFF_VERSION	4
+#define EDU_STREAM_OFF_FLAGS	6
+#define EDU_STREAM_OFF_LENGTH	8
+#define EDU_STREAM_OFF_ID	12
+#define EDU_STREAM_OFF_FACT	28	/* "reserved" in version 1 */
+
+/* More edu registers: the factorial unit and the interrupts */
+#define EDU_REG_FACT		0x08
+#define EDU_STATUS_COMPUTING	0x01
+#define EDU_REG_IRQ_STATUS	0x24
+#define EDU_REG_IRQ_ACK		0x64
+
+static const char *mig2_name(__u32 state)
+{
+	static const char * const names[] = {
+		"ERROR", "STOP", "RUNNING", "STOP_COPY", "RESUMING",
+		"RUNNING_P2P", "PRE_COPY", "PRE_COPY_P2P",
+	};
+
+	return state < ARRAY_SIZE(names) ? names[state] : "(bad state)";
+}
+
+/*
+ * SET the device state to @state; the data fd the kernel returned, -1 for
+ * none, goes to @data_fd.  Return: 0 or errno.
+ */
+static int mig2_set(int device, __u32 state, int *data_fd)
+{
+	struct {
+		struct vfio_device_feature feature;
+		struct vfio_device_feature_mig_state mig;
+	} req = {
+		.feature = {
+			.argsz = sizeof(req),
+			.flags = VFIO_DEVICE_FEATURE_SET |
+				 VFIO_DEVICE_FEATURE_MIG_DEVICE_STATE,
+		},
+		.mig = { .device_state = state, .data_fd = -2 },
+	};
+	int ret = 0;
+
+	if (ioctl(device, VFIO_DEVICE_FEATURE, &req))
+		ret = errno;
+	if (data_fd)
+		*data_fd = req.mig.data_fd;
+	else if (req.mig.data_fd >= 0)
+		close(req.mig.data_fd);
+	return ret;
+}
+
+/* Return: the device state, or ~0U when it cannot be read. */
+static __u32 mig2_get(int device)
+{
+	struct {
+		struct vfio_device_feature feature;
+		struct vfio_device_feature_mig_state mig;
+	} req = {
+		.feature = {
+			.argsz = sizeof(req),
+			.flags = VFIO_DEVICE_FEATURE_GET |
+				 VFIO_DEVICE_FEATURE_MIG_DEVICE_STATE,
+		},
+		.mig = { .device_state = ~0U, .data_fd = -2 },
+	};
+
+	if (ioctl(device, VFIO_DEVICE_FEATURE, &req))
+		return ~0U;
+	return req.mig.device_state;
+}
+
+/* GET VFIO_DEVICE_FEATURE_MIGRATION with @argsz. Return: 0 or errno. */
+static int mig2_flags(int device, __u32 argsz, __u64 *flags)
+{
+	struct {
+		struct vfio_device_feature feature;
+		struct vfio_device_feature_migration mig;
+	} req = {
+		.feature = {
+			.argsz = argsz,
+			.flags = VFIO_DEVICE_FEATURE_GET |
+				 VFIO_DEVICE_FEATURE_MIGRATION,
+		},
+	};
+
+	if (ioctl(device, VFIO_DEVICE_FEATURE, &req))
+		return errno;
+	*flags = req.mig.flags;
+	return 0;
+}
+
+/* GET VFIO_DEVICE_FEATURE_MIG_DATA_SIZE. Return: 0 or errno. */
+static int mig2_data_size(int device, __u64 *len)
+{
+	struct {
+		struct vfio_device_feature feature;
+		struct vfio_device_feature_mig_data_size size;
+	} req = {
+		.feature = {
+			.argsz = sizeof(req),
+			.flags = VFIO_DEVICE_FEATURE_GET |
+				 VFIO_DEVICE_FEATURE_MIG_DATA_SIZE,
+		},
+	};
+
+	if (ioctl(device, VFIO_DEVICE_FEATURE, &req))
+		return errno;
+	*len = req.size.stop_copy_length;
+	return 0;
+}
+
+/* PROBE a feature with @flags (the feature, GET and/or SET). */
+static int feature_probe(int device, __u32 flags)
+{
+	struct vfio_device_feature probe = {
+		.argsz = sizeof(probe),
+		.flags = VFIO_DEVICE_FEATURE_PROBE | flags,
+	};
+
+	return ioctl(device, VFIO_DEVICE_FEATURE, &probe) ? errno : 0;
+}
+
+/*
+ * SET @state, which must succeed, return a new data fd when @new_fd and no
+ * fd otherwise, and be what GET returns after.  Return: the data fd, or -1.
+ */
+static int mig2_step(struct __test_metadata *_metadata, int device,
+		     __u32 state, bool new_fd)
+{
+	int fd = -2, ret;
+
+	ret = mig2_set(device, state, &fd);
+	ASSERT_EQ(0, ret)
+		TH_LOG("SET %s: %s", mig2_name(state), strerror(ret));
+	if (new_fd) {
+		EXPECT_LE(0, fd)
+			TH_LOG("SET %s returned no data fd", mig2_name(state));
+	} else {
+		EXPECT_EQ(-1, fd)
+			TH_LOG("SET %s returned data fd %d", mig2_name(state),
+			       fd);
+		if (fd >= 0)
+			close(fd);
+		fd = -1;
+	}
+	EXPECT_EQ(state, mig2_get(device))
+		TH_LOG("GET after SET %s", mig2_name(state));
+	return fd;
+}
+
+/*
+ * Read a stream from save fd @fd into @buf, @chunks[] bytes at a time in
+ * turn, until read() returns 0.  Return: its length, or -errno.
+ */
+static ssize_t mig2_read_stream(int fd, void *buf, size_t size,
+				const size_t *chunks, size_t nchunks)
+{
+	size_t len = 0, i = 0, want;
+	ssize_t n;
+
+	for (;;) {
+		want = chunks[i++ % nchunks];
+		if (want > size - len)
+			want = size - len;
+		if (!want)
+			return -EFBIG;	/* no end */
+		n = read(fd, (char *)buf + len, want);
+		if (n < 0)
+			return -errno;
+		if (!n)
+			return len;
+		if ((size_t)n > want)
+			return -EIO;
+		len += n;
+	}
+}
+
+/*
+ * Write @len bytes of a stream to resume fd @fd, @chunks[] bytes at a time
+ * in turn.  Return: 0, or the errno of the write that failed.
+ */
+static int mig2_write_stream(int fd, const void *buf, size_t len,
+			     const size_t *chunks, size_t nchunks)
+{
+	size_t done = 0, i = 0, n;
+	ssize_t ret;
+
+	while (done < len) {
+		n = chunks[i++ % nchunks];
+		if (n > len - done)
+			n = len - done;
+		ret = write(fd, (const char *)buf + done, n);
+		if (ret < 0)
+			return errno;
+		if ((size_t)ret != n)
+			break;
+		done += n;
+	}
+	return done == len ? 0 : EIO;
+}
+
+static const size_t mig2_whole[] = { MIG_STREAM_MAX };
+
+/*
+ * Save the device's state as QEMU 10 does without pre-copy: RUNNING to
+ * STOP_COPY, read to the end, back to RUNNING.
+ * Return: the stream's length in @buf, or -errno of the failing step.
+ */
+static ssize_t mig2_save(int device, void *buf, size_t size)
+{
+	ssize_t len;
+	int fd, ret;
+
+	ret = mig2_set(device, V2_STOP_COPY, &fd);
+	if (ret)
+		return -ret;
+	if (fd < 0)
+		return -EBADF;
+	len = mig2_read_stream(fd, buf, size, mig2_whole, 1);
+	ret = mig2_set(device, V2_RUNNING, NULL);
+	close(fd);
+	return ret ? -ret : len;
+}
+
+/*
+ * Restore @len bytes as QEMU 10's destination does: RESUMING, the data,
+ * RUNNING.  Return: 0, or the errno of the step that failed.
+ */
+static int mig2_restore(int device, const void *buf, size_t len)
+{
+	int fd, ret;
+
+	ret = mig2_set(device, V2_RESUMING, &fd);
+	if (!ret && fd < 0)
+		ret = EBADF;
+	if (ret)
+		return ret;
+	ret = mig2_write_stream(fd, buf, len, mig2_whole, 1);
+	if (!ret)
+		ret = mig2_set(device, V2_RUNNING, NULL);
+	close(fd);
+	return ret;
+}
+
+/* Return: the errno of a one-byte read() (@to: write()) of @fd, or 0. */
+static int fd_errno(int fd, bool to)
+{
+	char byte = 0;
+	ssize_t n;
+
+	n = to ? write(fd, &byte, 1) : read(fd, &byte, 1);
+	return n < 0 ? errno : 0;
+}
+
+/* VFIO_MIG_GET_PRECOPY_INFO with @argsz. Return: 0 or errno. */
+static int precopy_info(int fd, __u32 argsz, struct vfio_precopy_info *info)
+{
+	memset(info, 0xff, sizeof(*info));
+	info->argsz = argsz;
+	info->flags = 0;
+	return ioctl(fd, VFIO_MIG_GET_PRECOPY_INFO, info) ? errno : 0;
+}
+
+/* The registers an edu stream carries, read through BAR0 */
+struct edu_regs {
+	__u64	liveness;
+	__u64	status;
+	__u64	irq_status;
+	__u64	fact;
+	__u64	dma_src;
+	__u64	dma_dst;
+	__u64	dma_count;
+};
+
+static void edu_regs_read(int device, struct edu_regs *r)
+{
+	r->liveness = bar0_read(device, EDU_REG_LIVENESS, 4);
+	r->status = bar0_read(device, EDU_REG_STATUS, 4);
+	r->irq_status = bar0_read(device, EDU_REG_IRQ_STATUS, 4);
+	r->fact = bar0_read(device, EDU_REG_FACT, 4);
+	r->dma_src = bar0_read(device, EDU_REG_DMA_SRC, 8);
+	r->dma_dst = bar0_read(device, EDU_REG_DMA_DST, 8);
+	r->dma_count = bar0_read(device, EDU_REG_DMA_COUNT, 8);
+}
+
+static void edu_regs_expect(struct __test_metadata *_metadata,
+			    const struct edu_regs *want,
+			    const struct edu_regs *got)
+{
+	EXPECT_EQ(want->liveness, got->liveness);
+	EXPECT_EQ(want->status, got->status)
+		TH_LOG("status %#llx, saved %#llx (bit 0: still computing)",
+		       (unsigned long long)got->status,
+		       (unsigned long long)want->status);
+	EXPECT_EQ(want->irq_status, got->irq_status)
+		TH_LOG("interrupts %#llx, saved %#llx: raised by the restore?",
+		       (unsigned long long)got->irq_status,
+		       (unsigned long long)want->irq_status);
+	EXPECT_EQ(want->fact, got->fact);
+	EXPECT_EQ(want->dma_src, got->dma_src);
+	EXPECT_EQ(want->dma_dst, got->dma_dst);
+	EXPECT_EQ(want->dma_count, got->dma_count);
+}
+
+/* Compute @n! with the factorial unit. Return: what it reads after, or ~0. */
+static __u64 edu_factorial(struct __test_metadata *_metadata, int device,
+			   __u32 n)
+{
+	int i;
+
+	bar0_write(_metadata, device, EDU_REG_FACT, n, 4);
+	for (i = 0; i < 100; i++) {
+		if (!(bar0_read(device, EDU_REG_STATUS, 4) &
+		      EDU_STATUS_COMPUTING))
+			return bar0_read(device, EDU_REG_FACT, 4);
+		usleep(10000);
+	}
+	return ~0ULL;
+}
+
+/*
+ * Give the device a state of its own, from @seed, with @n! in the
+ * factorial unit and no interrupt raised.  The interrupt-on-factorial bit
+ * (@irqfact) is set after the computation, which would raise one.
+ */
+static void edu_regs_set(struct __test_metadata *_metadata, int device,
+			 __u32 seed, __u32 n, bool irqfact)
+{
+	__u64 irqs;
+
+	bar0_write(_metadata, device, EDU_REG_STATUS, 0, 4);
+	ASSERT_NE(~0ULL, edu_factorial(_metadata, device, n))
+		TH_LOG("the factorial unit did not finish");
+	irqs = bar0_read(device, EDU_REG_IRQ_STATUS, 4);
+	if (irqs)
+		bar0_write(_metadata, device, EDU_REG_IRQ_ACK, irqs, 4);
+	bar0_write(_metadata, device, EDU_REG_LIVENESS, seed, 4);
+	bar0_write(_metadata, device, EDU_REG_DMA_SRC, EDU_DMA_BUF, 8);
+	bar0_write(_metadata, device, EDU_REG_DMA_DST,
+		   (__u64)seed << 12, 8);
+	bar0_write(_metadata, device, EDU_REG_DMA_COUNT, seed & 0xfff, 8);
+	bar0_write(_metadata, device, EDU_REG_STATUS,
+		   irqfact ? EDU_STATUS_IRQFACT : 0, 4);
+}
+
+static void stream_put_le32(__u8 *stream, size_t off, __u32 val)
+{
+	val = htole32(val);
+	memcpy(stream + off, &val, sizeof(val));
+}
+
+/*
+ * The mig2_* tests run with BAR0 trapped from open, as QEMU 10 has it.
+ * Return: false when the test is skipped (no sample).
+ */
+static bool mig2_setup(struct __test_metadata *_metadata,
+		       struct _test_data_vfio_dev *self)
+{
+	if (!expect_remap())
+		SKIP(return false, "no migration without the sample");
+	edu_open_trapped(_metadata, self, true);
+	enable_memory(_metadata, self->device);
+	return true;
+}
+
+TEST_F(vfio_dev, mig2_features)
+{
+	const __u64 want = VFIO_MIGRATION_STOP_COPY | VFIO_MIGRATION_P2P |
+			   VFIO_MIGRATION_PRE_COPY;
+	const __u32 full = sizeof(struct vfio_device_feature) +
+			   sizeof(struct vfio_device_feature_migration);
+	static const __u32 states[] = {
+		V2_RUNNING_P2P, V2_STOP, V2_RESUMING, V2_STOP, V2_RUNNING,
+		V2_PRE_COPY, V2_PRE_COPY_P2P, V2_STOP_COPY,
+	};
+	__u8 stream[MIG_STREAM_MAX];
+	__u64 flags = 0, size = 0, size2;
+	int fd, save = -1, resume = -1;
+	ssize_t len;
+	size_t i;
+
+	if (!expect_remap()) {
+		/* Plain vfio-pci migrates nothing and logs nothing */
+		EXPECT_EQ(ENOTTY, mig2_flags(self->device, full, &flags));
+		EXPECT_EQ(ENOTTY, mig2_data_size(self->device, &size));
+		EXPECT_EQ(ENOTTY, feature_probe(self->device,
+						VFIO_DEVICE_FEATURE_SET |
+						VFIO_DEVICE_FEATURE_MIG_DEVICE_STATE));
+		EXPECT_EQ(ENOTTY, feature_probe(self->device,
+						VFIO_DEVICE_FEATURE_SET |
+						VFIO_DEVICE_FEATURE_DMA_LOGGING_START));
+		/* Nor does it have the remap interrupt to acknowledge */
+		EXPECT_EQ(ENOTTY, feature_probe(self->device,
+						VFIO_DEVICE_FEATURE_SET |
+						VFIO_DEVICE_FEATURE_REMAP_BAR_ACK));
+		return;
+	}
+	EXPECT_EQ(0, feature_probe(self->device, VFIO_DEVICE_FEATURE_SET |
+				   VFIO_DEVICE_FEATURE_REMAP_BAR_ACK));
+	if (!mig2_setup(_metadata, self))
+		return;
+
+	ASSERT_EQ(0, mig2_flags(self->device, full, &flags))
+		TH_LOG("GET MIGRATION: %s", strerror(errno));
+	EXPECT_EQ(want, flags)
+		TH_LOG("migration flags %#llx", (unsigned long long)flags);
+	EXPECT_EQ(EINVAL, mig2_flags(self->device, full - 1, &flags));
+	EXPECT_EQ(V2_RUNNING, mig2_get(self->device));
+
+	/* DMA logging, and each feature with the ways it is used */
+	EXPECT_EQ(0, feature_probe(self->device, VFIO_DEVICE_FEATURE_SET |
+				   VFIO_DEVICE_FEATURE_DMA_LOGGING_START))
+		TH_LOG("no device DMA logging: QEMU 10 would block migration");
+	EXPECT_EQ(0, feature_probe(self->device, VFIO_DEVICE_FEATURE_SET |
+				   VFIO_DEVICE_FEATURE_DMA_LOGGING_STOP));
+	EXPECT_EQ(0, feature_probe(self->device, VFIO_DEVICE_FEATURE_GET |
+				   VFIO_DEVICE_FEATURE_DMA_LOGGING_REPORT));
+	EXPECT_EQ(EINVAL, feature_probe(self->device, VFIO_DEVICE_FEATURE_GET |
+					VFIO_DEVICE_FEATURE_DMA_LOGGING_START));
+	EXPECT_EQ(0, feature_probe(self->device, VFIO_DEVICE_FEATURE_GET |
+				   VFIO_DEVICE_FEATURE_SET |
+				   VFIO_DEVICE_FEATURE_MIG_DEVICE_STATE));
+	EXPECT_EQ(0, feature_probe(self->device, VFIO_DEVICE_FEATURE_GET |
+				   VFIO_DEVICE_FEATURE_MIG_DATA_SIZE));
+
+	/* The data size: not 0 (QEMU could not migrate), the same in each state */
+	ASSERT_EQ(0, mig2_data_size(self->device, &size));
+	EXPECT_LT(0ULL, size);
+	for (i = 0; i < ARRAY_SIZE(states); i++) {
+		fd = mig2_step(_metadata, self->device, states[i],
+			       states[i] == V2_RESUMING ||
+			       states[i] == V2_PRE_COPY);
+		if (states[i] == V2_PRE_COPY)
+			save = fd;
+		else if (states[i] == V2_RESUMING)
+			resume = fd;	/* then RESUMING -> STOP, no data */
+		size2 = 0;
+		EXPECT_EQ(0, mig2_data_size(self->device, &size2))
+			TH_LOG("MIG_DATA_SIZE in %s", mig2_name(states[i]));
+		EXPECT_EQ(size, size2)
+			TH_LOG("MIG_DATA_SIZE in %s", mig2_name(states[i]));
+	}
+
+	/* The stream is no longer than that */
+	ASSERT_LE(0, save);
+	len = mig2_read_stream(save, stream, sizeof(stream), mig2_whole, 1);
+	ASSERT_LT(0, len) TH_LOG("read: %s", strerror(-len));
+	EXPECT_LE((__u64)len, size);
+	mig2_step(_metadata, self->device, V2_RUNNING, false);
+	close(save);
+	if (resume >= 0)
+		close(resume);
+}
+
+/*
+ * Save and restore on one device with the v2 protocol: the state comes
+ * back, the factorial result too, whatever the pieces the stream is read
+ * and written in; and again on the same open device.
+ */
+TEST_F(vfio_dev, mig2_round_trip)
+{
+	static const size_t rd[] = { 1, 7, 13 };
+	static const size_t wr[] = { 3, 5, 11, 2 };
+	__u8 stream[MIG_STREAM_MAX], again[MIG_STREAM_MAX];
+	struct edu_regs saved, now;
+	ssize_t len, n;
+	__u64 size = 0;
+	int fd, fd2;
+
+	if (!mig2_setup(_metadata, self))
+		return;
+	edu_regs_set(_metadata, self->device, 0x5a5a1234, 5, true);
+	edu_regs_read(self->device, &saved);
+	ASSERT_EQ(120ULL, saved.fact);
+	ASSERT_EQ(0ULL, saved.irq_status);
+	ASSERT_EQ(0, mig2_data_size(self->device, &size));
+
+	/* RUNNING -> STOP_COPY: read in odd pieces to the end, which stays */
+	fd = mig2_step(_metadata, self->device, V2_STOP_COPY, true);
+	ASSERT_LE(0, fd);
+	EXPECT_EQ(EBADF, fd_errno(fd, true))
+		TH_LOG("the save fd is writable");
+	len = mig2_read_stream(fd, stream, sizeof(stream), rd, ARRAY_SIZE(rd));
+	ASSERT_LT(0, len) TH_LOG("read: %s", strerror(-len));
+	EXPECT_LE((__u64)len, size);
+	EXPECT_EQ(0, read(fd, again, sizeof(again)));
+	EXPECT_EQ(0, read(fd, again, 1));
+	EXPECT_EQ(EDU_STREAM_MAGIC, le32_at(stream, 0));
+	EXPECT_EQ(EDU_STREAM_VERSION,
+		  stream[EDU_STREAM_OFF_VERSION] |
+		  stream[EDU_STREAM_OFF_VERSION + 1] << 8);
+	EXPECT_EQ((__u32)len, le32_at(stream, EDU_STREAM_OFF_LENGTH));
+	EXPECT_EQ(120U, le32_at(stream, EDU_STREAM_OFF_FACT))
+		TH_LOG("the stream does not carry the factorial result");
+
+	/* STOP_COPY -> STOP ends the session */
+	mig2_step(_metadata, self->device, V2_STOP, false);
+	EXPECT_EQ(ENODEV, fd_errno(fd, false));
+	close(fd);
+
+	/* Running again, with other values */
+	mig2_step(_metadata, self->device, V2_RUNNING, false);
+	edu_regs_set(_metadata, self->device, 0x0f0f0f0f, 3, false);
+	edu_regs_read(self->device, &now);
+	ASSERT_EQ(6ULL, now.fact);
+	mig2_step(_metadata, self->device, V2_STOP, false);
+
+	/* STOP -> RESUMING: written in other odd pieces; RESUMING -> RUNNING */
+	fd = mig2_step(_metadata, self->device, V2_RESUMING, true);
+	ASSERT_LE(0, fd);
+	EXPECT_EQ(EBADF, fd_errno(fd, false))
+		TH_LOG("the resume fd is readable");
+	ASSERT_EQ(0, mig2_write_stream(fd, stream, len, wr, ARRAY_SIZE(wr)));
+	mig2_step(_metadata, self->device, V2_RUNNING, false);
+	EXPECT_EQ(ENODEV, fd_errno(fd, true));
+	close(fd);
+	edu_regs_read(self->device, &now);
+	edu_regs_expect(_metadata, &saved, &now);
+
+	/*
+	 * A second session on the same open device, through combined arcs:
+	 * the restored device saves the same stream, STOP_COPY -> RESUMING
+	 * ends the save session and starts a resume session.
+	 */
+	fd = mig2_step(_metadata, self->device, V2_STOP_COPY, true);
+	ASSERT_LE(0, fd);
+	n = mig2_read_stream(fd, again, sizeof(again), mig2_whole, 1);
+	ASSERT_EQ(len, n);
+	EXPECT_EQ(0, memcmp(stream, again, len))
+		TH_LOG("the restored device saves another state");
+	fd2 = mig2_step(_metadata, self->device, V2_RESUMING, true);
+	ASSERT_LE(0, fd2);
+	EXPECT_EQ(ENODEV, fd_errno(fd, false));
+	close(fd);
+	ASSERT_EQ(0, mig2_write_stream(fd2, again, n, mig2_whole, 1));
+	mig2_step(_metadata, self->device, V2_RUNNING, false);
+	close(fd2);
+	edu_regs_read(self->device, &now);
+	edu_regs_expect(_metadata, &saved, &now);
+
+	/* A version 1 stream: the factorial stays as the device has it */
+	edu_regs_set(_metadata, self->device, 0x0f0f0f0f, 4, false);
+	memcpy(again, stream, len);
+	again[EDU_STREAM_OFF_VERSION] = 1;
+	again[EDU_STREAM_OFF_VERSION + 1] = 0;
+	stream_put_le32(again, EDU_STREAM_OFF_FACT, 0);
+	EXPECT_EQ(0, mig2_restore(self->device, again, len))
+		TH_LOG("a version 1 stream was refused");
+	edu_regs_read(self->device, &now);
+	saved.fact = 24;
+	edu_regs_expect(_metadata, &saved, &now);
+}
+
+/* Every arc QEMU 10 takes, each checked with GET */
+TEST_F(vfio_dev, mig2_arcs)
+{
+	__u8 stream[MIG_STREAM_MAX], buf[MIG_STREAM_MAX];
+	ssize_t len, n;
+	__u64 live;
+	int fd;
+
+	if (!mig2_setup(_metadata, self))
+		return;
+	live = bar0_read(self->device, EDU_REG_LIVENESS, 4);
+
+	/* P2P: RUNNING <-> RUNNING_P2P <-> STOP */
+	mig2_step(_metadata, self->device, V2_RUNNING_P2P, false);
+	mig2_step(_metadata, self->device, V2_RUNNING, false);
+	mig2_step(_metadata, self->device, V2_RUNNING_P2P, false);
+	mig2_step(_metadata, self->device, V2_STOP, false);
+	mig2_step(_metadata, self->device, V2_RUNNING_P2P, false);
+	mig2_step(_metadata, self->device, V2_STOP, false);
+
+	/* STOP -> STOP_COPY -> STOP; no way from STOP_COPY to pre-copy */
+	fd = mig2_step(_metadata, self->device, V2_STOP_COPY, true);
+	ASSERT_LE(0, fd);
+	len = mig2_read_stream(fd, stream, sizeof(stream), mig2_whole, 1);
+	ASSERT_LT(0, len) TH_LOG("read: %s", strerror(-len));
+	EXPECT_EQ(EINVAL, mig2_set(self->device, V2_PRE_COPY, NULL));
+	EXPECT_EQ(V2_STOP_COPY, mig2_get(self->device));
+	EXPECT_EQ(EINVAL, mig2_set(self->device, V2_PRE_COPY_P2P, NULL));
+	EXPECT_EQ(V2_STOP_COPY, mig2_get(self->device));
+	EXPECT_EQ(0, read(fd, buf, sizeof(buf)));
+	mig2_step(_metadata, self->device, V2_STOP, false);
+	close(fd);
+
+	/* STOP -> RESUMING -> STOP, with no data (allowed) and with the stream */
+	fd = mig2_step(_metadata, self->device, V2_RESUMING, true);
+	mig2_step(_metadata, self->device, V2_STOP, false);
+	if (fd >= 0)
+		close(fd);
+	fd = mig2_step(_metadata, self->device, V2_RESUMING, true);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, mig2_write_stream(fd, stream, len, mig2_whole, 1));
+	mig2_step(_metadata, self->device, V2_STOP, false);
+	close(fd);
+	mig2_step(_metadata, self->device, V2_RUNNING_P2P, false);
+	mig2_step(_metadata, self->device, V2_RUNNING, false);
+	EXPECT_EQ(live, bar0_read(self->device, EDU_REG_LIVENESS, 4));
+
+	/*
+	 * Pre-copy with P2P, as QEMU does it, one fd throughout:
+	 * RUNNING -> PRE_COPY -> PRE_COPY_P2P (the VM stops; it may also
+	 * start again: -> PRE_COPY) -> STOP_COPY, which streams the state.
+	 */
+	fd = mig2_step(_metadata, self->device, V2_PRE_COPY, true);
+	ASSERT_LE(0, fd);
+	mig2_step(_metadata, self->device, V2_PRE_COPY_P2P, false);
+	mig2_step(_metadata, self->device, V2_PRE_COPY, false);
+	mig2_step(_metadata, self->device, V2_PRE_COPY_P2P, false);
+	mig2_step(_metadata, self->device, V2_STOP_COPY, false);
+	n = mig2_read_stream(fd, buf, sizeof(buf), mig2_whole, 1);
+	EXPECT_EQ(len, n) TH_LOG("read after pre-copy: %s",
+				 n < 0 ? strerror(-n) : "short");
+	if (n == len)
+		EXPECT_EQ(0, memcmp(stream, buf, len));
+	mig2_step(_metadata, self->device, V2_STOP, false);
+	close(fd);
+	mig2_step(_metadata, self->device, V2_RUNNING, false);
+
+	/* PRE_COPY -> STOP_COPY in one SET keeps the fd too */
+	fd = mig2_step(_metadata, self->device, V2_PRE_COPY, true);
+	ASSERT_LE(0, fd);
+	mig2_step(_metadata, self->device, V2_STOP_COPY, false);
+	EXPECT_EQ(len, mig2_read_stream(fd, buf, sizeof(buf), mig2_whole, 1));
+	mig2_step(_metadata, self->device, V2_STOP, false);
+	close(fd);
+	mig2_step(_metadata, self->device, V2_RUNNING, false);
+
+	/* A cancelled migration: PRE_COPY -> RUNNING ends the session */
+	fd = mig2_step(_metadata, self->device, V2_PRE_COPY, true);
+	ASSERT_LE(0, fd);
+	mig2_step(_metadata, self->device, V2_RUNNING, false);
+	EXPECT_EQ(ENODEV, fd_errno(fd, false));
+	close(fd);
+
+	/* ... and PRE_COPY_P2P -> RUNNING_P2P */
+	fd = mig2_step(_metadata, self->device, V2_PRE_COPY, true);
+	ASSERT_LE(0, fd);
+	mig2_step(_metadata, self->device, V2_PRE_COPY_P2P, false);
+	mig2_step(_metadata, self->device, V2_RUNNING_P2P, false);
+	EXPECT_EQ(ENODEV, fd_errno(fd, false));
+	close(fd);
+
+	/* RUNNING_P2P -> PRE_COPY_P2P starts one too */
+	fd = mig2_step(_metadata, self->device, V2_PRE_COPY_P2P, true);
+	ASSERT_LE(0, fd);
+	mig2_step(_metadata, self->device, V2_RUNNING, false);
+	EXPECT_EQ(ENODEV, fd_errno(fd, false));
+	close(fd);
+
+	/* QEMU's destination: RUNNING -> RESUMING, RESUMING -> RUNNING */
+	fd = mig2_step(_metadata, self->device, V2_RESUMING, true);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, mig2_write_stream(fd, stream, len, mig2_whole, 1));
+	mig2_step(_metadata, self->device, V2_RUNNING, false);
+	close(fd);
+	EXPECT_EQ(live, bar0_read(self->device, EDU_REG_LIVENESS, 4));
+}
+
+/*
+ * Pre-copy has no data: read() says so with ENOMSG, and the pre-copy
+ * ioctl reports nothing to come; both end with STOP_COPY.  The fd does not
+ * seek.
+ */
+TEST_F(vfio_dev, mig2_precopy)
+{
+	struct vfio_precopy_info info;
+	__u8 buf[MIG_STREAM_MAX];
+	ssize_t len;
+	int fd;
+
+	if (!mig2_setup(_metadata, self))
+		return;
+
+	fd = mig2_step(_metadata, self->device, V2_PRE_COPY, true);
+	ASSERT_LE(0, fd);
+	EXPECT_EQ(FD_CLOEXEC, fcntl(fd, F_GETFD) & FD_CLOEXEC);
+	EXPECT_EQ(O_RDONLY, fcntl(fd, F_GETFL) & O_ACCMODE);
+	EXPECT_EQ(EBADF, fd_errno(fd, true));
+
+	errno = 0;
+	EXPECT_EQ(-1, read(fd, buf, sizeof(buf)));
+	EXPECT_EQ(ENOMSG, errno) TH_LOG("read in PRE_COPY: %s", strerror(errno));
+	ASSERT_EQ(0, precopy_info(fd, sizeof(info), &info))
+		TH_LOG("VFIO_MIG_GET_PRECOPY_INFO: %s", strerror(errno));
+	EXPECT_EQ(0ULL, info.initial_bytes);
+	EXPECT_EQ(0ULL, info.dirty_bytes);
+	EXPECT_EQ(EINVAL, precopy_info(fd, offsetof(struct vfio_precopy_info,
+						    dirty_bytes), &info));
+	errno = 0;
+	EXPECT_EQ(-1, pread(fd, buf, 8, 0));
+	EXPECT_EQ(ESPIPE, errno);
+
+	/* The same in PRE_COPY_P2P */
+	mig2_step(_metadata, self->device, V2_PRE_COPY_P2P, false);
+	errno = 0;
+	EXPECT_EQ(-1, read(fd, buf, sizeof(buf)));
+	EXPECT_EQ(ENOMSG, errno);
+	ASSERT_EQ(0, precopy_info(fd, sizeof(info), &info));
+	EXPECT_EQ(0ULL, info.initial_bytes);
+	EXPECT_EQ(0ULL, info.dirty_bytes);
+
+	/* STOP_COPY: no pre-copy ioctl; no pread, no seek; then the stream */
+	mig2_step(_metadata, self->device, V2_STOP_COPY, false);
+	EXPECT_EQ(EINVAL, precopy_info(fd, sizeof(info), &info));
+	errno = 0;
+	EXPECT_EQ(-1, pread(fd, buf, 8, 0));
+	EXPECT_EQ(ESPIPE, errno);
+	errno = 0;
+	EXPECT_EQ(-1, lseek(fd, 0, SEEK_SET));
+	EXPECT_EQ(ESPIPE, errno);
+	len = mig2_read_stream(fd, buf, sizeof(buf), mig2_whole, 1);
+	ASSERT_LT(0, len) TH_LOG("read: %s", strerror(-len));
+	EXPECT_EQ(EDU_STREAM_MAGIC, le32_at(buf, 0));
+	EXPECT_EQ(0, read(fd, buf, sizeof(buf)));
+	EXPECT_EQ(EINVAL, precopy_info(fd, sizeof(info), &info));
+
+	mig2_step(_metadata, self->device, V2_STOP, false);
+	EXPECT_EQ(ENODEV, fd_errno(fd, false));
+	close(fd);
+	mig2_step(_metadata, self->device, V2_RUNNING, false);
+}
+
+/*
+ * Refused arcs and streams.  A stream RESUMING cannot end with leaves the
+ * device in ERROR, which only a reset ends: this needs a device vfio-pci
+ * can reset, such as an edu alone behind a PCI bridge.
+ */
+TEST_F_TIMEOUT(vfio_dev, mig2_bad_arcs, 120)
+{
+	static const __u32 bad[] = {
+		V2_ERROR, V2_PRE_COPY_P2P + 1, ~0U,
+	};
+	__u8 stream[MIG_STREAM_MAX], bad_stream[MIG_STREAM_MAX + 8];
+	ssize_t len;
+	size_t i;
+	int fd;
+
+	if (!mig2_setup(_metadata, self))
+		return;
+	if (!(self->info.flags & VFIO_DEVICE_FLAGS_RESET))
+		SKIP(return, "%s cannot be reset", bdf);
+
+	/* ERROR cannot be asked for, nor a state past the last */
+	for (i = 0; i < ARRAY_SIZE(bad); i++) {
+		fd = -2;
+		EXPECT_EQ(EINVAL, mig2_set(self->device, bad[i], &fd))
+			TH_LOG("SET %u", bad[i]);
+		EXPECT_EQ(-1, fd);
+		EXPECT_EQ(V2_RUNNING, mig2_get(self->device));
+	}
+	mig2_step(_metadata, self->device, V2_STOP, false);
+	EXPECT_EQ(EINVAL, mig2_set(self->device, V2_ERROR, NULL));
+	EXPECT_EQ(V2_STOP, mig2_get(self->device));
+	mig2_step(_metadata, self->device, V2_RUNNING, false);
+
+	len = mig2_save(self->device, stream, sizeof(stream));
+	ASSERT_LT(8, len) TH_LOG("save: %s", strerror(-len));
+
+	/* Garbage fails write(), and then RESUMING cannot end: ERROR */
+	fd = mig2_step(_metadata, self->device, V2_RESUMING, true);
+	ASSERT_LE(0, fd);
+	memset(bad_stream, 0xa5, len);
+	errno = 0;
+	EXPECT_EQ(-1, write(fd, bad_stream, len));
+	EXPECT_EQ(EINVAL, errno);
+	errno = 0;
+	EXPECT_EQ(-1, write(fd, stream, len))
+		TH_LOG("a stream was taken after a refused piece");
+	EXPECT_EQ(EINVAL, errno);
+	EXPECT_EQ(EINVAL, mig2_set(self->device, V2_STOP, NULL));
+	EXPECT_EQ(V2_ERROR, mig2_get(self->device));
+	EXPECT_EQ(EINVAL, mig2_set(self->device, V2_RUNNING, NULL));
+	EXPECT_EQ(EINVAL, mig2_set(self->device, V2_RESUMING, NULL));
+	EXPECT_EQ(V2_ERROR, mig2_get(self->device));
+	ASSERT_EQ(0, ioctl(self->device, VFIO_DEVICE_RESET))
+		TH_LOG("VFIO_DEVICE_RESET: %s", strerror(errno));
+	EXPECT_EQ(V2_RUNNING, mig2_get(self->device));
+	EXPECT_EQ(ENODEV, fd_errno(fd, true));
+	close(fd);
+
+	/* Truncated: accepted so far, but RESUMING cannot end with it */
+	fd = mig2_step(_metadata, self->device, V2_RESUMING, true);
+	ASSERT_LE(0, fd);
+	EXPECT_EQ(len - 8, write(fd, stream, len - 8));
+	EXPECT_EQ(EINVAL, mig2_set(self->device, V2_STOP, NULL));
+	EXPECT_EQ(V2_ERROR, mig2_get(self->device));
+	EXPECT_EQ(EINVAL, mig2_set(self->device, V2_RUNNING, NULL));
+	EXPECT_EQ(V2_ERROR, mig2_get(self->device));
+	ASSERT_EQ(0, ioctl(self->device, VFIO_DEVICE_RESET));
+	EXPECT_EQ(V2_RUNNING, mig2_get(self->device));
+	EXPECT_EQ(ENODEV, fd_errno(fd, true));
+	close(fd);
+
+	/*
+	 * Refused by write(): another version, flags, a factorial value that
+	 * no n! has, another device version, another length; and longer than
+	 * the stream can be.  A reset gets out of RESUMING.
+	 */
+	for (i = 0; i < 6; i++) {
+		size_t blen = len;
+		int want = EINVAL;
+
+		memcpy(bad_stream, stream, len);
+		if (i == 0) {
+			bad_stream[EDU_STREAM_OFF_VERSION] = 3;
+		} else if (i == 1) {
+			bad_stream[EDU_STREAM_OFF_FLAGS] = 1;
+		} else if (i == 2) {
+			stream_put_le32(bad_stream, EDU_STREAM_OFF_FACT, 7);
+		} else if (i == 3) {
+			bad_stream[EDU_STREAM_OFF_ID + 2] ^= 1;
+		} else if (i == 4) {
+			bad_stream[EDU_STREAM_OFF_LENGTH] ^= 4;
+		} else {
+			memset(bad_stream + len, 0, 8);
+			blen = len + 8;
+			want = EFBIG;
+		}
+		fd = mig2_step(_metadata, self->device, V2_RESUMING, true);
+		ASSERT_LE(0, fd);
+		errno = 0;
+		EXPECT_EQ(-1, write(fd, bad_stream, blen))
+			TH_LOG("bad stream %zu accepted", i);
+		EXPECT_EQ(want, errno)
+			TH_LOG("bad stream %zu: %s", i, strerror(errno));
+		ASSERT_EQ(0, ioctl(self->device, VFIO_DEVICE_RESET));
+		EXPECT_EQ(V2_RUNNING, mig2_get(self->device));
+		close(fd);
+	}
+
+	/* Data after a complete stream */
+	fd = mig2_step(_metadata, self->device, V2_RESUMING, true);
+	ASSERT_LE(0, fd);
+	EXPECT_EQ(len, write(fd, stream, len));
+	errno = 0;
+	EXPECT_EQ(-1, write(fd, stream, 1));
+	EXPECT_EQ(EINVAL, errno);
+	ASSERT_EQ(0, ioctl(self->device, VFIO_DEVICE_RESET));
+	EXPECT_EQ(V2_RUNNING, mig2_get(self->device));
+	close(fd);
+
+	/* The device still restores its own state */
+	EXPECT_EQ(0, mig2_restore(self->device, stream, len));
+	EXPECT_EQ(V2_RUNNING, mig2_get(self->device));
+}
+
+/*
+ * Every reset ends a v2 session: the device runs, and the data fd fails
+ * from then on.  Needs a device vfio-pci can reset, like mig_reset.
+ */
+TEST_F_TIMEOUT(vfio_dev, mig2_reset_mid_session, 120)
+{
+	__u8 buf[sizeof(struct vfio_pci_hot_reset) + sizeof(__s32)];
+	struct vfio_pci_hot_reset *hot = (void *)buf;
+	__u8 stream[MIG_STREAM_MAX];
+	struct vfio_precopy_info info;
+	char path[PATH_MAX];
+	__u8 part[7];
+	ssize_t len;
+	int fd;
+
+	if (!mig2_setup(_metadata, self))
+		return;
+	if (!(self->info.flags & VFIO_DEVICE_FLAGS_RESET))
+		SKIP(return, "%s cannot be reset", bdf);
+	len = mig2_save(self->device, stream, sizeof(stream));
+	ASSERT_LT(8, len) TH_LOG("save: %s", strerror(-len));
+
+	/* VFIO_DEVICE_RESET in STOP_COPY, part of the stream read */
+	fd = mig2_step(_metadata, self->device, V2_STOP_COPY, true);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(7, read(fd, part, sizeof(part)));
+	ASSERT_EQ(0, ioctl(self->device, VFIO_DEVICE_RESET))
+		TH_LOG("VFIO_DEVICE_RESET: %s", strerror(errno));
+	EXPECT_EQ(V2_RUNNING, mig2_get(self->device));
+	EXPECT_EQ(ENODEV, fd_errno(fd, false));
+	close(fd);
+
+	/* ... and in PRE_COPY, where the fd's ioctl fails too */
+	fd = mig2_step(_metadata, self->device, V2_PRE_COPY, true);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, ioctl(self->device, VFIO_DEVICE_RESET));
+	EXPECT_EQ(V2_RUNNING, mig2_get(self->device));
+	EXPECT_EQ(ENODEV, fd_errno(fd, false));
+	EXPECT_EQ(ENODEV, precopy_info(fd, sizeof(info), &info));
+	close(fd);
+
+	/* A hot reset of the bus while part of a stream is restored */
+	len = mig2_save(self->device, stream, sizeof(stream));
+	ASSERT_LT(8, len) TH_LOG("save: %s", strerror(-len));
+	fd = mig2_step(_metadata, self->device, V2_RESUMING, true);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(len - 8, write(fd, stream, len - 8));
+	hot->argsz = sizeof(buf);
+	hot->flags = 0;
+	hot->count = 1;
+	hot->group_fds[0] = self->group;
+	ASSERT_EQ(0, ioctl(self->device, VFIO_DEVICE_PCI_HOT_RESET, hot))
+		TH_LOG("VFIO_DEVICE_PCI_HOT_RESET: %s", strerror(errno));
+	EXPECT_EQ(V2_RUNNING, mig2_get(self->device));
+	EXPECT_EQ(ENODEV, fd_errno(fd, true));
+	close(fd);
+
+	/* A reset through sysfs, which no vfio ioctl sees */
+	fd = mig2_step(_metadata, self->device, V2_STOP_COPY, true);
+	ASSERT_LE(0, fd);
+	snprintf(path, sizeof(path), SYSFS_PCI_DEVICES "/%s/reset", bdf);
+	ASSERT_EQ(0, write_param(path, "1"))
+		TH_LOG("sysfs reset of %s failed", bdf);
+	EXPECT_EQ(V2_RUNNING, mig2_get(self->device))
+		TH_LOG("a sysfs reset left the device in STOP_COPY");
+	EXPECT_EQ(ENODEV, fd_errno(fd, false));
+	close(fd);
+
+	/* The device still saves and restores its own state */
+	EXPECT_EQ(len, mig2_save(self->device, stream, sizeof(stream)));
+	EXPECT_EQ(0, mig2_restore(self->device, stream, len));
+	EXPECT_EQ(V2_RUNNING, mig2_get(self->device));
+}
+
+/*
+ * A data fd holds no reference on the device: closing the device ends
+ * the session, the fd fails from then on, and the device opened again
+ * runs.
+ */
+TEST_F(vfio_dev, mig2_close_mid_session)
+{
+	__u8 stream[MIG_STREAM_MAX];
+	int save, resume;
+
+	if (!mig2_setup(_metadata, self))
+		return;
+
+	save = mig2_step(_metadata, self->device, V2_STOP_COPY, true);
+	ASSERT_LE(0, save);
+	ASSERT_EQ(1, read(save, stream, 1));
+	close(self->device);
+	self->device = -1;
+	EXPECT_EQ(ENODEV, fd_errno(save, false))
+		TH_LOG("the save fd works after the device was closed");
+	dev_reopen(_metadata, self);
+	EXPECT_EQ(V2_RUNNING, mig2_get(self->device));
+	EXPECT_EQ(ENODEV, fd_errno(save, false))
+		TH_LOG("the save fd works again after the device was opened");
+
+	resume = mig2_step(_metadata, self->device, V2_RESUMING, true);
+	ASSERT_LE(0, resume);
+	close(self->device);
+	self->device = -1;
+	EXPECT_EQ(ENODEV, fd_errno(resume, true))
+		TH_LOG("the resume fd works after the device was closed");
+	dev_reopen(_metadata, self);
+	EXPECT_EQ(V2_RUNNING, mig2_get(self->device));
+	EXPECT_EQ(ENODEV, fd_errno(resume, true));
+
+	/* A new session works; the old fds close after */
+	EXPECT_LT(0, mig2_save(self->device, stream, sizeof(stream)));
+	close(save);
+	close(resume);
+	EXPECT_EQ(V2_RUNNING, mig2_get(self->device));
+}
+
+/*
+ * One state for both protocols: while one has the device out of RUNNING,
+ * the other may only look (v1: read device_state), and it saves the same
+ * stream either way.
+ */
+TEST_F(vfio_dev, mig2_v1_v2_exclusive)
+{
+	__u8 stream1[MIG_STREAM_MAX], stream2[MIG_STREAM_MAX];
+	ssize_t len1, len2;
+	struct mig_region mr;
+	int fd = -2;
+	__u64 val;
+
+	if (!mig2_setup(_metadata, self))
+		return;
+	ASSERT_LE(0, mig_find(self->device, self->info.num_regions, &mr));
+
+	/* v2 STOP: the v1 region refuses all but reading device_state */
+	mig2_step(_metadata, self->device, V2_STOP, false);
+	EXPECT_EQ(EBUSY, mig_set(self->device, &mr, MIG_RUNNING));
+	EXPECT_EQ(EBUSY, mig_set(self->device, &mr, MIG_SAVING));
+	EXPECT_EQ(EBUSY, mig_read64(self->device, &mr,
+				    MIG_INFO(pending_bytes), &val));
+	EXPECT_EQ(0U, mig_get(self->device, &mr));
+	EXPECT_EQ(V2_STOP, mig2_get(self->device));
+
+	/* and in a v2 session: STOP_COPY is v1's SAVING */
+	fd = mig2_step(_metadata, self->device, V2_STOP_COPY, true);
+	EXPECT_EQ(EBUSY, mig_set(self->device, &mr, MIG_RUNNING));
+	EXPECT_EQ(MIG_SAVING, mig_get(self->device, &mr));
+	mig2_step(_metadata, self->device, V2_RUNNING, false);
+	if (fd >= 0)
+		close(fd);
+	EXPECT_EQ(MIG_RUNNING, mig_get(self->device, &mr));
+
+	/* v1 STOP: v2 cannot change the state, v1 goes on */
+	ASSERT_EQ(0, mig_set(self->device, &mr, 0));
+	fd = -2;
+	EXPECT_EQ(EBUSY, mig2_set(self->device, V2_STOP, &fd));
+	EXPECT_EQ(-1, fd);
+	TH_LOG("v2 GET in a v1 session: %s",
+	       mig2_name(mig2_get(self->device)));
+	ASSERT_EQ(0, mig_set(self->device, &mr, MIG_SAVING));
+	EXPECT_EQ(EBUSY, mig2_set(self->device, V2_STOP_COPY, NULL));
+	EXPECT_EQ(MIG_SAVING, mig_get(self->device, &mr));
+	ASSERT_EQ(0, mig_set(self->device, &mr, MIG_RUNNING));
+
+	/* Back in RUNNING, each protocol works again, with the same stream */
+	mig2_step(_metadata, self->device, V2_STOP, false);
+	mig2_step(_metadata, self->device, V2_RUNNING, false);
+	len1 = mig_save(self->device, &mr, stream1, sizeof(stream1));
+	ASSERT_LT(0, len1) TH_LOG("v1 save: %s", strerror(-len1));
+	len2 = mig2_save(self->device, stream2, sizeof(stream2));
+	ASSERT_EQ(len1, len2) TH_LOG("v2 save: %s",
+				     len2 < 0 ? strerror(-len2) : "length");
+	EXPECT_EQ(0, memcmp(stream1, stream2, len1));
+	EXPECT_EQ(MIG_RUNNING, mig_get(self->device, &mr));
+	EXPECT_EQ(V2_RUNNING, mig2_get(self->device));
+}
+
+/* Device DMA logging */
+#define LOG_PAGE		4096ULL
+#define LOG_RANGES_MAX		64	/* the sample's limit */
+#define LOG_OVERFLOW_PAGES	128
+#define PAGE_BIT(n)		(1ULL << (n))
+
+/*
+ * DMA_LOGGING_START of @n ranges at @page_size; the page size the driver
+ * chose goes to @chosen.  Return: 0 or errno.
+ */
+static int dma_log_start(int device, __u64 page_size,
+			 const struct vfio_device_feature_dma_logging_range *r,
+			 __u32 n, __u64 *chosen)
+{
+	struct {
+		struct vfio_device_feature feature;
+		struct vfio_device_feature_dma_logging_control control;
+	} req = {
+		.feature = {
+			.argsz = sizeof(req),
+			.flags = VFIO_DEVICE_FEATURE_SET |
+				 VFIO_DEVICE_FEATURE_DMA_LOGGING_START,
+		},
+		.control = {
+			.page_size = page_size,
+			.num_ranges = n,
+			.ranges = (__u64)(unsigned long)r,
+		},
+	};
+
+	if (ioctl(device, VFIO_DEVICE_FEATURE, &req))
+		return errno;
+	if (chosen)
+		*chosen = req.control.page_size;
+	return 0;
+}
+
+static int dma_log_stop(int device)
+{
+	struct vfio_device_feature stop = {
+		.argsz = sizeof(stop),
+		.flags = VFIO_DEVICE_FEATURE_SET |
+			 VFIO_DEVICE_FEATURE_DMA_LOGGING_STOP,
+	};
+
+	return ioctl(device, VFIO_DEVICE_FEATURE, &stop) ? errno : 0;
+}
+
+/*
+ * DMA_LOGGING_REPORT of @length bytes from @iova at @page_size into
+ * @bitmap, @words long, emptied first.  Return: 0 or errno.
+ */
+static int dma_log_report(int device, __u64 iova, __u64 length,
+			  __u64 page_size, __u64 *bitmap, size_t words)
+{
+	struct {
+		struct vfio_device_feature feature;
+		struct vfio_device_feature_dma_logging_report report;
+	} req = {
+		.feature = {
+			.argsz = sizeof(req),
+			.flags = VFIO_DEVICE_FEATURE_GET |
+				 VFIO_DEVICE_FEATURE_DMA_LOGGING_REPORT,
+		},
+		.report = {
+			.iova = iova,
+			.length = length,
+			.page_size = page_size,
+			.bitmap = (__u64)(unsigned long)bitmap,
+		},
+	};
+
+	memset(bitmap, 0, words * sizeof(*bitmap));
+	return ioctl(device, VFIO_DEVICE_FEATURE, &req) ? errno : 0;
+}
+
+/* Return: the errno of reading the sample's debugfs DMA log, or 0. */
+static int dma_log_debugfs_errno(void)
+{
+	char log[4096];
+
+	errno = 0;
+	return read_dma_log(log, sizeof(log)) < 0 ? errno : 0;
+}
+
+/* "Guest memory" for the DMA logging tests, at DIRTY_IOVA */
+struct log_ctx {
+	__u8	*mem;
+	size_t	size;
+};
+
+/*
+ * Map @pages pages at DIRTY_IOVA, with bus mastering on and BAR0 trapped
+ * from open (@trap) or not.  Return: false when the test is skipped.
+ */
+static bool log_setup(struct __test_metadata *_metadata,
+		      struct _test_data_vfio_dev *self, struct log_ctx *l,
+		      unsigned int pages, bool trap)
+{
+	struct vfio_iommu_type1_dma_map map = { .argsz = sizeof(map) };
+
+	if (!expect_remap())
+		SKIP(return false, "no DMA logging without the sample");
+	edu_open_trapped(_metadata, self, trap);
+	enable_memory(_metadata, self->device);
+	enable_master(_metadata, self->device);
+
+	l->size = pages * LOG_PAGE;
+	l->mem = mmap(NULL, l->size, PROT_READ | PROT_WRITE,
+		      MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, l->mem);
+	memset(l->mem, 0, l->size);
+	map.flags = VFIO_DMA_MAP_FLAG_READ | VFIO_DMA_MAP_FLAG_WRITE;
+	map.vaddr = (__u64)(unsigned long)l->mem;
+	map.iova = DIRTY_IOVA;
+	map.size = l->size;
+	ASSERT_EQ(0, ioctl(self->container, VFIO_IOMMU_MAP_DMA, &map))
+		TH_LOG("VFIO_IOMMU_MAP_DMA: %s", strerror(errno));
+	return true;
+}
+
+static void log_cleanup(struct _test_data_vfio_dev *self, struct log_ctx *l)
+{
+	struct vfio_iommu_type1_dma_unmap unmap = { .argsz = sizeof(unmap) };
+
+	unmap.iova = DIRTY_IOVA;
+	unmap.size = l->size;
+	ioctl(self->container, VFIO_IOMMU_UNMAP_DMA, &unmap);
+	munmap(l->mem, l->size);
+}
+
+/* A pattern from page 0 into the device's buffer, for the DMAs to memory */
+static void log_fill_device(struct __test_metadata *_metadata,
+			    struct _test_data_vfio_dev *self,
+			    struct log_ctx *l)
+{
+	memcpy(l->mem, "edu device dma logging", 22);
+	ASSERT_EQ(0, edu_dma(_metadata, self->device, DIRTY_IOVA, EDU_DMA_BUF,
+			     64, 0)) TH_LOG("DMA to the device did not end");
+}
+
+/* A DMA of @count bytes to @dst. */
+static void log_dma(struct __test_metadata *_metadata,
+		    struct _test_data_vfio_dev *self, struct log_ctx *l,
+		    __u64 dst, __u64 count)
+{
+	ASSERT_EQ(0, edu_dma(_metadata, self->device, EDU_DMA_BUF, dst, count,
+			     EDU_DMA_TO_RAM))
+		TH_LOG("DMA to %#llx did not end", (unsigned long long)dst);
+	EXPECT_EQ(0, memcmp(l->mem + (dst - DIRTY_IOVA), "edu device dma",
+			    count < 14 ? count : 14))
+		TH_LOG("the DMA did not reach %#llx", (unsigned long long)dst);
+}
+
+/*
+ * The log has exactly the pages the device wrote since the last report of
+ * them, at the reporting page size; only the range reported is cleared.
+ */
+TEST_F(vfio_dev, dma_logging_report)
+{
+	struct vfio_device_feature_dma_logging_range range = {
+		.iova = DIRTY_IOVA,
+	};
+	struct log_ctx l;
+	__u64 bits, chosen = 0;
+	int ret;
+
+	if (!log_setup(_metadata, self, &l, DIRTY_PAGES, true))
+		return;
+	range.length = l.size;
+	ASSERT_EQ(0, dma_log_start(self->device, LOG_PAGE, &range, 1,
+				   &chosen))
+		TH_LOG("DMA_LOGGING_START: %s", strerror(errno));
+	EXPECT_EQ(LOG_PAGE, chosen);
+	ret = dma_log_report(self->device, DIRTY_IOVA, l.size, LOG_PAGE,
+			     &bits, 1);
+	ASSERT_EQ(0, ret) TH_LOG("DMA_LOGGING_REPORT: %s%s", strerror(ret),
+				 ret == EOPNOTSUPP ?
+				 " (no CONFIG_IOMMUFD_DRIVER?)" : "");
+	EXPECT_EQ(0ULL, bits);
+	EXPECT_EQ(EBUSY, dma_log_debugfs_errno())
+		TH_LOG("the debugfs log can be read while logging runs");
+
+	/* From memory into the device: not a write to memory */
+	log_fill_device(_metadata, self, &l);
+	ASSERT_EQ(0, dma_log_report(self->device, DIRTY_IOVA, l.size,
+				    LOG_PAGE, &bits, 1));
+	EXPECT_EQ(0ULL, bits) TH_LOG("a DMA from memory was logged");
+
+	/* To page 3, and across pages 9 and 10 */
+	log_dma(_metadata, self, &l, DIRTY_IOVA + 3 * LOG_PAGE + 16, 64);
+	log_dma(_metadata, self, &l, DIRTY_IOVA + 10 * LOG_PAGE - 32, 64);
+	ASSERT_EQ(0, dma_log_report(self->device, DIRTY_IOVA, l.size,
+				    LOG_PAGE, &bits, 1));
+	EXPECT_EQ(PAGE_BIT(3) | PAGE_BIT(9) | PAGE_BIT(10), bits)
+		TH_LOG("dirty %#llx", (unsigned long long)bits);
+	ASSERT_EQ(0, dma_log_report(self->device, DIRTY_IOVA, l.size,
+				    LOG_PAGE, &bits, 1));
+	EXPECT_EQ(0ULL, bits) TH_LOG("not cleared: %#llx",
+				     (unsigned long long)bits);
+
+	/* A report of the upper half has and clears only its pages */
+	log_dma(_metadata, self, &l, DIRTY_IOVA + 2 * LOG_PAGE, 64);
+	log_dma(_metadata, self, &l, DIRTY_IOVA + 12 * LOG_PAGE, 64);
+	ASSERT_EQ(0, dma_log_report(self->device, DIRTY_IOVA + 8 * LOG_PAGE,
+				    8 * LOG_PAGE, LOG_PAGE, &bits, 1));
+	EXPECT_EQ(PAGE_BIT(12 - 8), bits)
+		TH_LOG("upper half dirty %#llx", (unsigned long long)bits);
+	ASSERT_EQ(0, dma_log_report(self->device, DIRTY_IOVA, l.size,
+				    LOG_PAGE, &bits, 1));
+	EXPECT_EQ(PAGE_BIT(2), bits)
+		TH_LOG("dirty %#llx after the upper half was reported",
+		       (unsigned long long)bits);
+
+	/* At 8 KiB: pages 8 and 9 are one bit, 12 and 13 another */
+	log_dma(_metadata, self, &l, DIRTY_IOVA + 9 * LOG_PAGE - 32, 64);
+	log_dma(_metadata, self, &l, DIRTY_IOVA + 13 * LOG_PAGE, 64);
+	ASSERT_EQ(0, dma_log_report(self->device, DIRTY_IOVA, l.size,
+				    2 * LOG_PAGE, &bits, 1));
+	EXPECT_EQ(PAGE_BIT(4) | PAGE_BIT(6), bits)
+		TH_LOG("dirty 8 KiB pages %#llx", (unsigned long long)bits);
+	ASSERT_EQ(0, dma_log_report(self->device, DIRTY_IOVA, l.size,
+				    LOG_PAGE, &bits, 1));
+	EXPECT_EQ(0ULL, bits);
+
+	/* One start at a time; the log goes on */
+	EXPECT_EQ(EBUSY, dma_log_start(self->device, LOG_PAGE, &range, 1,
+				       NULL));
+	log_dma(_metadata, self, &l, DIRTY_IOVA + 13 * LOG_PAGE + 64, 64);
+	ASSERT_EQ(0, dma_log_report(self->device, DIRTY_IOVA, l.size,
+				    LOG_PAGE, &bits, 1));
+	EXPECT_EQ(PAGE_BIT(13), bits);
+
+	/* Stopped: nothing to report, the debugfs log reads again */
+	EXPECT_EQ(0, dma_log_stop(self->device));
+	EXPECT_EQ(EINVAL, dma_log_report(self->device, DIRTY_IOVA, l.size,
+					 LOG_PAGE, &bits, 1));
+	EXPECT_EQ(0, dma_log_debugfs_errno());
+
+	/* And it starts again */
+	ASSERT_EQ(0, dma_log_start(self->device, LOG_PAGE, &range, 1, NULL));
+	log_dma(_metadata, self, &l, DIRTY_IOVA + 13 * LOG_PAGE + 128, 64);
+	ASSERT_EQ(0, dma_log_report(self->device, DIRTY_IOVA, l.size,
+				    LOG_PAGE, &bits, 1));
+	EXPECT_EQ(PAGE_BIT(13), bits);
+	EXPECT_EQ(0, dma_log_stop(self->device));
+	log_cleanup(self, &l);
+}
+
+/* Bad starts and reports are refused, and start nothing */
+TEST_F(vfio_dev, dma_logging_bad)
+{
+	struct vfio_device_feature_dma_logging_range r[LOG_RANGES_MAX + 1];
+	__u64 bits[2], chosen = 0;
+	unsigned int i;
+
+	if (!expect_remap())
+		SKIP(return, "no DMA logging without the sample");
+	edu_open_trapped(_metadata, self, true);
+
+	/* Page sizes: none, not a power of two */
+	r[0].iova = DIRTY_IOVA;
+	r[0].length = 4 * LOG_PAGE;
+	EXPECT_EQ(EINVAL, dma_log_start(self->device, 0, r, 1, NULL));
+	EXPECT_EQ(EINVAL, dma_log_start(self->device, 3 * LOG_PAGE, r, 1,
+					NULL));
+
+	/* A range not aligned to the page size, at either end */
+	r[0].iova = DIRTY_IOVA + 512;
+	EXPECT_EQ(EINVAL, dma_log_start(self->device, LOG_PAGE, r, 1, NULL));
+	r[0].iova = DIRTY_IOVA;
+	r[0].length = 4 * LOG_PAGE + 512;
+	EXPECT_EQ(EINVAL, dma_log_start(self->device, LOG_PAGE, r, 1, NULL));
+
+	/* Overlapping ranges; no range */
+	r[0].length = 2 * LOG_PAGE;
+	r[1].iova = DIRTY_IOVA + LOG_PAGE;
+	r[1].length = 2 * LOG_PAGE;
+	EXPECT_EQ(EINVAL, dma_log_start(self->device, LOG_PAGE, r, 2, NULL));
+	EXPECT_EQ(EINVAL, dma_log_start(self->device, LOG_PAGE, r, 0, NULL));
+
+	/* None of that started the log */
+	EXPECT_EQ(EINVAL, dma_log_report(self->device, DIRTY_IOVA,
+					 4 * LOG_PAGE, LOG_PAGE, bits, 1));
+
+	/*
+	 * More ranges than the sample tracks: the uAPI promises a page of
+	 * them, so they are merged, not refused
+	 */
+	for (i = 0; i <= LOG_RANGES_MAX; i++) {
+		r[i].iova = DIRTY_IOVA + 2 * i * LOG_PAGE;
+		r[i].length = LOG_PAGE;
+	}
+	EXPECT_EQ(0, dma_log_start(self->device, LOG_PAGE, r,
+				   LOG_RANGES_MAX + 1, NULL));
+	EXPECT_EQ(0, dma_log_stop(self->device));
+
+	/* As many ranges as it tracks */
+	ASSERT_EQ(0, dma_log_start(self->device, LOG_PAGE, r, LOG_RANGES_MAX,
+				   &chosen))
+		TH_LOG("%d ranges: %s", LOG_RANGES_MAX, strerror(errno));
+	EXPECT_EQ(LOG_PAGE, chosen);
+
+	/* Reports at page sizes below 4 KiB or not a power of two */
+	EXPECT_EQ(EINVAL, dma_log_report(self->device, DIRTY_IOVA,
+					 4 * LOG_PAGE, LOG_PAGE / 2, bits, 1));
+	EXPECT_EQ(EINVAL, dma_log_report(self->device, DIRTY_IOVA,
+					 12 * LOG_PAGE, 3 * LOG_PAGE, bits, 1));
+	EXPECT_EQ(0, dma_log_report(self->device, DIRTY_IOVA,
+				    2 * LOG_RANGES_MAX * LOG_PAGE, LOG_PAGE,
+				    bits, 2));
+	EXPECT_EQ(0ULL, bits[0]);
+	EXPECT_EQ(0ULL, bits[1]);
+	EXPECT_EQ(0, dma_log_stop(self->device));
+}
+
+/*
+ * More transfers between two reports than the sample logs: every tracked
+ * page is reported dirty, once.
+ */
+TEST_F_TIMEOUT(vfio_dev, dma_logging_overflow, 120)
+{
+	struct vfio_device_feature_dma_logging_range range = {
+		.iova = DIRTY_IOVA,
+	};
+	__u64 bits[LOG_OVERFLOW_PAGES / 64];
+	struct log_ctx l;
+	unsigned int i;
+
+	if (!log_setup(_metadata, self, &l, LOG_OVERFLOW_PAGES, true))
+		return;
+	range.length = l.size;
+	ASSERT_EQ(0, dma_log_start(self->device, LOG_PAGE, &range, 1, NULL))
+		TH_LOG("DMA_LOGGING_START: %s", strerror(errno));
+	log_fill_device(_metadata, self, &l);
+
+	for (i = 1; i <= LOG_RANGES_MAX + 1; i++)
+		log_dma(_metadata, self, &l, DIRTY_IOVA + i * LOG_PAGE, 8);
+	ASSERT_EQ(0, dma_log_report(self->device, DIRTY_IOVA, l.size,
+				    LOG_PAGE, bits, ARRAY_SIZE(bits)));
+	for (i = 0; i < ARRAY_SIZE(bits); i++) {
+		EXPECT_EQ(~0ULL, bits[i])
+			TH_LOG("word %u: %#llx", i, (unsigned long long)bits[i]);
+	}
+	ASSERT_EQ(0, dma_log_report(self->device, DIRTY_IOVA, l.size,
+				    LOG_PAGE, bits, ARRAY_SIZE(bits)));
+	for (i = 0; i < ARRAY_SIZE(bits); i++) {
+		EXPECT_EQ(0ULL, bits[i])
+			TH_LOG("word %u: %#llx", i, (unsigned long long)bits[i]);
+	}
+	EXPECT_EQ(0, dma_log_stop(self->device));
+	log_cleanup(self, &l);
+}
+
+/*
+ * With BAR0 mmap-able (trap_bar0=0), the start asks userspace through the
+ * REMAP_BAR_REGION interrupt: refused when nobody listens, done once the
+ * request is acknowledged, and the log then works.
+ */
+TEST_F(vfio_dev, dma_logging_remap)
+{
+	struct vfio_device_feature_dma_logging_range range = {
+		.iova = DIRTY_IOVA,
+	};
+	__u32 pending, trapped;
+	struct log_ctx l;
+	int index, efd;
+	__u64 bits;
+	pid_t pid;
+
+	if (!log_setup(_metadata, self, &l, DIRTY_PAGES, false))
+		return;
+	range.length = l.size;
+	index = remap_index(self->device, self->info.num_irqs);
+	ASSERT_LE(0, index);
+	ASSERT_EQ(0, write_param(REMAP_TIMEOUT_PARAM, REMAP_TIMEOUT_DEFAULT));
+	EXPECT_TRUE(!!(bar0_flags(self->device) & VFIO_REGION_INFO_FLAG_MMAP));
+
+	/* Nobody listens */
+	EXPECT_EQ(ENOTCONN, dma_log_start(self->device, LOG_PAGE, &range, 1,
+					  NULL));
+	EXPECT_EQ(EINVAL, dma_log_report(self->device, DIRTY_IOVA, l.size,
+					 LOG_PAGE, &bits, 1));
+
+	/* Listening: the start waits for the acknowledgment */
+	efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	ASSERT_LE(0, efd);
+	ASSERT_EQ(0, set_irq_eventfd(self->device, index,
+				     VFIO_IRQ_SET_ACTION_TRIGGER, efd));
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (!pid)
+		_exit(dma_log_start(self->device, LOG_PAGE, &range, 1, NULL));
+	ASSERT_NE(0U, wait_eventfd(efd, SIGNAL_WAIT_MS))
+		TH_LOG("DMA_LOGGING_START asked for no BAR remap");
+	ASSERT_TRUE(remap_state(self->device, index, &pending, &trapped));
+	EXPECT_EQ(1U, pending);
+	EXPECT_EQ(1U, trapped);
+	usleep(100000);
+	EXPECT_TRUE(child_running(pid))
+		TH_LOG("DMA_LOGGING_START did not wait for the acknowledgment");
+	EXPECT_EQ(0, ack_remap(self->device, index));
+	EXPECT_EQ(0, child_status(pid));
+	EXPECT_FALSE(!!(bar0_flags(self->device) & VFIO_REGION_INFO_FLAG_MMAP));
+
+	log_fill_device(_metadata, self, &l);
+	log_dma(_metadata, self, &l, DIRTY_IOVA + 4 * LOG_PAGE, 64);
+	ASSERT_EQ(0, dma_log_report(self->device, DIRTY_IOVA, l.size,
+				    LOG_PAGE, &bits, 1));
+	EXPECT_EQ(PAGE_BIT(4), bits);
+	EXPECT_EQ(0, dma_log_stop(self->device));
+
+	EXPECT_EQ(0, set_irq_eventfd(self->device, index,
+				     VFIO_IRQ_SET_ACTION_TRIGGER, -1));
+	close(efd);
+	log_cleanup(self, &l);
 }
 
 int main(int argc, char **argv)

@@ -6,7 +6,8 @@
  * module through the alias "vfio-pci:8086-154c" and offers it the VF.  The
  * module drives the VF with vfio-pci's own ops and adds:
  *
- *  - the v1 migration region (vfio_pci_core_register_migration()), whose
+ *  - migration through vfio-pci's helper (vfio_pci_core_init_migration()):
+ *    the v1 migration region and migration v2 (a data_fd), whose
  *    stream carries what the PF driver holds for the VF and userspace
  *    cannot see from the VF: its MAC address, port VLAN and priority,
  *    anti-spoof checking, trust, link state and rate limits.  That is the
@@ -577,21 +578,31 @@ static int i40e_vfm_open_device(struct vfio_device *core_vdev)
 
 	vfm->vdev = vfio_pci_core(core_vdev);
 	vfm->quiesced = false;
-
-	ret = vfio_pci_core_register_migration(vfm->vdev,
-					       &i40e_vfm_migration_ops,
-					       sizeof(struct i40e_vfm_stream));
-	if (ret) {
-		pci_err(vfm->pdev, "cannot add migration support: %d\n", ret);
-		vfio_pci_core_close_device(core_vdev);
-		return ret;
-	}
 	return 0;
+}
+
+/* Migration, with both protocols, is set up before the VF is registered. */
+static int i40e_vfm_init_dev(struct vfio_device *core_vdev)
+{
+	struct vfio_pci_core_device *vdev = vfio_pci_core(core_vdev);
+	int ret;
+
+	ret = vfio_pci_core_init_dev(core_vdev);
+	if (ret)
+		return ret;
+
+	ret = vfio_pci_core_init_migration(vdev, &i40e_vfm_migration_ops,
+					   sizeof(struct i40e_vfm_stream));
+	if (ret) {
+		pci_err(vdev->pdev, "cannot add migration support: %d\n", ret);
+		vfio_pci_core_release_dev(core_vdev);
+	}
+	return ret;
 }
 
 static const struct vfio_device_ops i40e_vfm_device_ops = {
 	.name		= "vfio-pci",	/* required of vendor ops */
-	.init		= vfio_pci_core_init_dev,
+	.init		= i40e_vfm_init_dev,
 	.release	= vfio_pci_release_dev,
 	.open_device	= i40e_vfm_open_device,
 	.close_device	= vfio_pci_core_close_device,
