@@ -39,17 +39,16 @@ struct vfio_pci_migration;
  *	it dirties.  An error leaves the device in the old state and is
  *	returned to userspace.  A v2 state is the v1 state that
  *	vfio_pci_migration.c maps it to; an arc that does not change that
- *	calls nothing.  After a reset of the device (any reset that goes
- *	through the PCI core), and at close, it is called with @new RUNNING
- *	at the next access to either protocol, or before the access that
- *	was running when the reset came returns, and the device is RUNNING
- *	whatever it returns.  It may wait for userspace
- *	(vfio_pci_core_trap_bars()): no reset and no other device waits for
- *	the helper's lock.
+ *	calls nothing.  After a reset of the device (one that reaches
+ *	vfio-pci's reset_done), it is called with @new RUNNING soon after,
+ *	from a work item, or at the next access to either protocol if that
+ *	comes first, and at close; the device is RUNNING whatever it
+ *	returns.  It may wait for userspace (vfio_pci_core_trap_bars()): no
+ *	reset waits for the helper's lock.
  * @save: write the device's state, a stream the driver defines, into @buf of
  *	@size bytes; return its length or -errno.  Called when the device
  *	enters the stop-and-copy state (v1 SAVING without RUNNING, v2
- *	STOP_COPY), after @set_state.
+ *	STOP_COPY), after @set_state if the v1 state changed.
  * @load: @len bytes of a stream restored so far: apply it and return 0 when
  *	it is complete, -EAGAIN when more is needed, -EINVAL (or another
  *	-errno) to reject it, leaving the device as it was.

@@ -12,10 +12,10 @@
  * Bound to vfio-pci, an edu device makes vfio-pci request the module alias
  * "vfio-pci:1234-11e8", which loads this module; its probe accepts the
  * device and vfio-pci then drives it with edu_device_ops.  Every op is
- * vfio-pci's default except .open_device, which also checks through the
- * kernel's mapping of BAR0 that the device answers as an edu and adds the
- * sample's interrupt and region, .close_device, and .write, which watches
- * DMA commands.
+ * vfio-pci's default except .init, which sets up migration and DMA
+ * logging, .open_device, which also checks through the kernel's mapping of
+ * BAR0 that the device answers as an edu and adds the sample's interrupt,
+ * .close_device, and .write, which watches DMA commands.
  *
  * The fail_probe parameter makes probe fail, to test that vfio-pci falls
  * back to driving the device alone.
@@ -23,7 +23,7 @@
  * While a device is open, it also has a VFIO_IRQ_TYPE_REMAP_BAR_REGION
  * interrupt, through which the sample asks userspace to stop mapping BAR0
  * and to use read() and write() instead, and later tells it that BAR0 may
- * be mapped again.  The next patches use this to see the BAR0 writes that
+ * be mapped again.  The sample uses this to see the BAR0 writes that
  * start DMA during migration.  For tests, debugfs has a switch per open
  * device (not an ABI):
  *
@@ -115,6 +115,7 @@
 #define EDU_DMA_TO_RAM		0x2
 #define EDU_DMA_MAX		4096	/* the device's buffer */
 #define EDU_REG_DMA_END		0xa0	/* end of the DMA registers */
+#define EDU_DMA_MASK		(BIT_ULL(28) - 1)	/* QEMU's default dma_mask */
 #define EDU_LOG_MAX		64	/* transfers logged between two reads */
 #define EDU_WAIT_US		(1000 * 1000)	/* for the device's work */
 
@@ -187,8 +188,9 @@ static struct dentry *edu_debugfs_root;
  * @trapped_to_log: BAR0 trapped by the sample for DMA logging
  * @dma_lock: serialises writes to the DMA registers while BAR0 is
  *	trapped, and protects the fields below
- * @last_iova: first page of the last transfer to memory
- * @last_npage: how many pages from there, 0 for none
+ * @last: the ranges the last transfer to memory writes: an IOVA and a
+ *	length in bytes
+ * @nlast: entries in @last, 0 for none
  * @log: transfers to memory since the log was last read: an IOVA and a
  *	length in bytes
  * @log_len: entries in @log
@@ -207,8 +209,11 @@ struct edu_device {
 	bool				trapped_to_save;
 	bool				trapped_to_log;
 	struct mutex			dma_lock;	/* see above */
-	u64				last_iova;
-	unsigned int			last_npage;
+	struct {
+		u64			iova;
+		u64			len;
+	}				last[2];
+	unsigned int			nlast;
 	struct {
 		u64			iova;
 		u64			len;
@@ -223,25 +228,54 @@ struct edu_device {
 	unsigned int			nranges;
 };
 
-/* Log @npage pages from @first as written by the device; dma_lock held. */
-static void edu_dma_log(struct edu_device *edu, u64 first, unsigned int npage)
+/*
+ * Log the pages of [@iova, @iova + @len) as written by the device, up to
+ * the top of the address space; dma_lock held.
+ */
+static void edu_dma_log(struct edu_device *edu, u64 iova, u64 len)
 {
+	u64 first = ALIGN_DOWN(iova, PAGE_SIZE), end;
+
 	lockdep_assert_held(&edu->dma_lock);
+
+	if (check_add_overflow(iova, len, &end) || end > U64_MAX - PAGE_SIZE)
+		end = U64_MAX;
+	else
+		end = ALIGN(end, PAGE_SIZE);
 
 	if (edu->log_len == EDU_LOG_MAX) {
 		edu->log_overflow = true;
 		return;
 	}
 	edu->log[edu->log_len].iova = first;
-	edu->log[edu->log_len].len = (u64)npage << PAGE_SHIFT;
+	edu->log[edu->log_len].len = end - first;
 	edu->log_len++;
 }
 
 /* Log the last transfer's pages again; dma_lock held. */
 static void edu_dma_log_last(struct edu_device *edu)
 {
-	if (edu->last_npage)
-		edu_dma_log(edu, edu->last_iova, edu->last_npage);
+	unsigned int i;
+
+	for (i = 0; i < edu->nlast; i++)
+		edu_dma_log(edu, edu->last[i].iova, edu->last[i].len);
+}
+
+/* The last transfer writes [@iova, @iova + @len): log it; dma_lock held. */
+static void edu_dma_log_new(struct edu_device *edu, u64 iova, u64 len)
+{
+	edu->last[edu->nlast].iova = iova;
+	edu->last[edu->nlast].len = len;
+	edu->nlast++;
+	edu_dma_log(edu, iova, len);
+}
+
+/* 64-bit registers; a 32-bit kernel reads them as edu keeps them then. */
+static u64 edu_read64(void __iomem *reg)
+{
+	if (IS_ENABLED(CONFIG_64BIT))
+		return readq(reg);
+	return ioread32(reg);
 }
 
 /* Wait up to a second for the device's DMA transfer to end. */
@@ -431,9 +465,9 @@ static ssize_t edu_save(struct vfio_pci_core_device *vdev, void *buf,
 	st->status = cpu_to_le32(ioread32(bar0 + EDU_REG_STATUS) &
 				 EDU_STATUS_IRQFACT);
 	st->irq_status = cpu_to_le32(ioread32(bar0 + EDU_REG_IRQ_STATUS));
-	st->dma_src = cpu_to_le64(readq(bar0 + EDU_REG_DMA_SRC));
-	st->dma_dst = cpu_to_le64(readq(bar0 + EDU_REG_DMA_DST));
-	st->dma_count = cpu_to_le64(readq(bar0 + EDU_REG_DMA_COUNT));
+	st->dma_src = cpu_to_le64(edu_read64(bar0 + EDU_REG_DMA_SRC));
+	st->dma_dst = cpu_to_le64(edu_read64(bar0 + EDU_REG_DMA_DST));
+	st->dma_count = cpu_to_le64(edu_read64(bar0 + EDU_REG_DMA_COUNT));
 	vfio_pci_memory_unlock_and_restore(vdev, cmd);
 
 	st->magic = cpu_to_le32(EDU_STREAM_MAGIC);
@@ -551,7 +585,7 @@ out:
 
 /*
  * Pre-copy (SAVING | RUNNING) needs every DMA start trapped; other states
- * do not.  Called with the migration region's lock held.
+ * do not.  Called with the migration helper's lock held.
  */
 static int edu_set_state(struct vfio_pci_core_device *vdev, u32 old, u32 new)
 {
@@ -617,8 +651,9 @@ static int edu_log_start(struct vfio_device *core_vdev,
 		return -EINVAL;
 	for (node = interval_tree_iter_first(ranges, 0, ULONG_MAX); node;
 	     node = interval_tree_iter_next(node, 0, ULONG_MAX))
-		if (node->last < node->start)
-			return -EINVAL;	/* an empty range */
+		/* empty: the core makes [0, ULONG_MAX] of an empty one at 0 */
+		if (node->last < node->start || node->last == ULONG_MAX)
+			return -EINVAL;
 	*page_size = max_t(u64, *page_size, SZ_4K);
 	/* The log holds a transfer or a tracked range per entry. */
 	if (nnodes > EDU_LOG_MAX)
@@ -749,7 +784,7 @@ static const struct vfio_log_ops edu_log_ops = {
 static void edu_dma_dirty(struct edu_device *edu, void __iomem *bar0)
 {
 	struct vfio_pci_core_device *vdev = edu->vdev;
-	u64 dst, count, first;
+	u64 dst, count;
 	bool running;
 
 	lockdep_assert_held(&edu->dma_lock);
@@ -760,25 +795,28 @@ static void edu_dma_dirty(struct edu_device *edu, void __iomem *bar0)
 		up_read(&vdev->memory_lock);
 		return;
 	}
-	dst = readq(bar0 + EDU_REG_DMA_DST);
-	count = readq(bar0 + EDU_REG_DMA_COUNT);
+	dst = edu_read64(bar0 + EDU_REG_DMA_DST);
+	count = edu_read64(bar0 + EDU_REG_DMA_COUNT);
 	running = ioread32(bar0 + EDU_REG_DMA_CMD) & EDU_DMA_RUN;
 	up_read(&vdev->memory_lock);
 
-	/*
-	 * The device ignores a command while a transfer runs, and refuses
-	 * other transfers itself.
-	 */
-	if (running || !count || count > EDU_DMA_MAX || dst + count < dst)
+	/* The device ignores a command while a transfer runs. */
+	if (running || !count)
 		return;
 
 	/* The last transfer has landed: log its pages once more. */
 	edu_dma_log_last(edu);
+	edu->nlast = 0;
 
-	first = ALIGN_DOWN(dst, PAGE_SIZE);
-	edu->last_iova = first;
-	edu->last_npage = (ALIGN(dst + count, PAGE_SIZE) - first) >> PAGE_SHIFT;
-	edu_dma_log(edu, first, edu->last_npage);
+	/*
+	 * Whatever the device makes of the transfer, log all it may write:
+	 * all of @count (some QEMUs copy more than the 4 KiB buffer), at @dst
+	 * and, if they differ, at @dst masked with QEMU's default DMA mask,
+	 * which QEMU applies to the address it writes.
+	 */
+	edu_dma_log_new(edu, dst, count);
+	if ((dst & EDU_DMA_MASK) != dst)
+		edu_dma_log_new(edu, dst & EDU_DMA_MASK, count);
 }
 
 /* The piece vfio-pci would access at @off: the largest aligned one. */
@@ -940,7 +978,7 @@ static void edu_close_device(struct vfio_device *core_vdev)
 	edu_log_end(edu);
 	mutex_unlock(&edu->trap_lock);
 	mutex_lock(&edu->dma_lock);
-	edu->last_npage = 0;
+	edu->nlast = 0;
 	mutex_unlock(&edu->dma_lock);
 
 	/* Ends a trap request still waiting, before debugfs waits for it. */

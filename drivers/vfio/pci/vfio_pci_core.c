@@ -612,9 +612,6 @@ void vfio_pci_core_disable(struct vfio_pci_core_device *vdev)
 	/* For needs_reset */
 	lockdep_assert_held(&vdev->vdev.dev_set->lock);
 
-	/* Ends a migration session, before its region goes */
-	vfio_pci_migration_close(vdev);
-
 	/*
 	 * This function can be invoked while the power state is non-D0.
 	 * This non-D0 power state can be with or without runtime PM.
@@ -637,6 +634,9 @@ void vfio_pci_core_disable(struct vfio_pci_core_device *vdev)
 	 * 'vdev->pm_save').
 	 */
 	vfio_pci_set_power_state(vdev, PCI_D0);
+
+	/* Ends a migration session on a powered device, before its region goes */
+	vfio_pci_migration_close(vdev);
 
 	/* Stop the device from further DMA */
 	pci_clear_master(pdev);
@@ -2560,16 +2560,18 @@ EXPORT_SYMBOL_GPL(vfio_pci_core_sriov_configure);
  * Every reset that goes through the PCI core ends here: VFIO_DEVICE_RESET,
  * a hot reset, FLR through config space, a write to sysfs "reset", an AER
  * bus reset.  The device state is gone, so is any migration of it; the
- * migration helper finds out at its next access (never waiting here: the
- * device's memory_lock may be held, and a set_state may wait for
- * userspace).
+ * migration helper finds out at its next access or from a work item queued
+ * here, whichever comes first (never waiting here: the device's
+ * memory_lock may be held, and a set_state may wait for userspace).
  */
 static void vfio_pci_core_aer_reset_done(struct pci_dev *pdev)
 {
 	struct vfio_pci_core_device *vdev = dev_get_drvdata(&pdev->dev);
 
-	if (vdev)
+	if (vdev) {
 		atomic_inc(&vdev->resets);
+		vfio_pci_migration_reset_done(vdev);
+	}
 }
 
 const struct pci_error_handlers vfio_pci_core_err_handlers = {

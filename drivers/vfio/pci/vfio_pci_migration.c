@@ -45,8 +45,8 @@
  * data_size.
  *
  * v2: entering PRE_COPY, PRE_COPY_P2P or STOP_COPY from a state that does
- * not save returns a data_fd to read; it reads -ENOMSG while the device
- * runs and the stream once in STOP_COPY, then 0.  Entering RESUMING returns
+ * not save returns a data_fd to read; it reads -ENOMSG in pre-copy and
+ * the stream once in STOP_COPY, then 0.  Entering RESUMING returns
  * a data_fd to write the stream to, in pieces of any size.  Either fd is
  * disabled (-ENODEV) when its session ends; it holds no reference on the
  * device.
@@ -62,6 +62,7 @@
 #include <linux/file.h>
 #include <linux/kref.h>
 #include <linux/mm.h>
+#include <linux/pm_runtime.h>
 #include <linux/slab.h>
 #include <linux/vfio.h>
 #include <linux/vfio_pci_core.h>
@@ -92,6 +93,8 @@ struct vfio_pci_mig_file;
  * struct vfio_pci_migration - a device's migration, for both protocols
  * @kref: held by the device, from vfio_pci_core_init_migration() until it
  *	is released, and by each data_fd, which may outlive it
+ * @reset_work: tells the driver of a reset soon after it, from process
+ *	context: reset_done cannot take @lock
  * @vdev: the device; only used while it is open, or a data_fd is enabled
  * @ops: the driver's callbacks
  * @lock: serialises the state, the region, the data_fds and every
@@ -114,6 +117,7 @@ struct vfio_pci_mig_file;
  */
 struct vfio_pci_migration {
 	struct kref				kref;
+	struct work_struct			reset_work;
 	struct vfio_pci_core_device		*vdev;
 	const struct vfio_pci_migration_ops	*ops;
 	struct mutex				lock;	/* see above */
@@ -297,6 +301,28 @@ static void mig_after_reset(struct vfio_pci_migration *mig)
 	mig_to_running(mig);
 }
 
+/* Soon after a reset, without waiting for the next access */
+static void mig_reset_work(struct work_struct *work)
+{
+	struct vfio_pci_migration *mig =
+		container_of(work, struct vfio_pci_migration, reset_work);
+
+	mutex_lock(&mig->lock);
+	mig_after_reset(mig);
+	mutex_unlock(&mig->lock);
+}
+
+/*
+ * From reset_done, which holds locks a driver's set_state may take: the
+ * next access, or the work queued here, whichever comes first, tells the
+ * driver.
+ */
+void vfio_pci_migration_reset_done(struct vfio_pci_core_device *vdev)
+{
+	if (vdev->migration)
+		schedule_work(&vdev->migration->reset_work);
+}
+
 /* Lock @mig for the device's own paths: its fd, open and close. */
 static int mig_lock(struct vfio_pci_migration *mig)
 {
@@ -327,8 +353,8 @@ static int mig_save(struct vfio_pci_migration *mig)
 	if (len < 0 || len > mig->stream_max) {
 		mig_drop_stream(mig);
 		len = len < 0 ? len : -EOVERFLOW;
-		pci_err(mig->vdev->pdev, "migration: saving the device state failed: %zd\n",
-			len);
+		dev_err_ratelimited(&mig->vdev->pdev->dev, "migration: saving the device state failed: %zd\n",
+				    len);
 		return len;
 	}
 	mig->len = len;
@@ -339,12 +365,12 @@ static int mig_save(struct vfio_pci_migration *mig)
 static int mig_room(struct vfio_pci_migration *mig, size_t size)
 {
 	if (mig->loaded) {
-		pci_err(mig->vdev->pdev, "migration: data after a complete stream\n");
+		dev_err_ratelimited(&mig->vdev->pdev->dev, "migration: data after a complete stream\n");
 		return -EINVAL;
 	}
 	if (size > mig->stream_max - mig->len) {
-		pci_err(mig->vdev->pdev, "migration: stream longer than %zu bytes\n",
-			mig->stream_max);
+		dev_err_ratelimited(&mig->vdev->pdev->dev, "migration: stream longer than %zu bytes\n",
+				    mig->stream_max);
 		mig->len = 0;
 		return -EFBIG;
 	}
@@ -384,8 +410,8 @@ static int mig_v1_set_state(struct vfio_pci_migration *mig, u32 new)
 
 	/* Leaving RESUMING with part of a stream would lose it silently. */
 	if ((old & VFIO_DEVICE_STATE_V1_RESUMING) && mig->len && !mig->loaded) {
-		pci_err(mig->vdev->pdev, "migration: leaving RESUMING with an incomplete stream of %zu bytes; dropped it\n",
-			mig->len);
+		dev_err_ratelimited(&mig->vdev->pdev->dev, "migration: leaving RESUMING with an incomplete stream of %zu bytes; dropped it\n",
+				    mig->len);
 		/* Refused once: the next try leaves with nothing restored. */
 		mig->len = 0;
 		return -EINVAL;
@@ -637,21 +663,48 @@ static const struct vfio_pci_regops vfio_pci_migration_regops = {
 
 /*
  * v2 data_fd.  Its session is over when @disabled is set; until then the
- * device is open, so @mig->vdev can be used.
+ * device is open, so @mig->vdev can be used.  The device is kept out of
+ * low power while the driver's callbacks may touch it, as for an ioctl.
+ * Nothing that can fault or wait for userspace runs under the lock: data
+ * goes through a bounce buffer.
  */
 static int mig_file_lock(struct vfio_pci_mig_file *migf)
 {
 	struct vfio_pci_migration *mig = migf->mig;
+	int ret;
 
 	if (mutex_lock_killable(&mig->lock))
 		return -EINTR;
-	if (!migf->disabled)
-		mig_after_reset(mig);
 	if (migf->disabled) {
 		mutex_unlock(&mig->lock);
 		return -ENODEV;
 	}
+	ret = pm_runtime_resume_and_get(&mig->vdev->pdev->dev);
+	if (ret < 0) {
+		mutex_unlock(&mig->lock);
+		return ret;
+	}
+	mig_after_reset(mig);
+	if (migf->disabled) {
+		pm_runtime_put(&mig->vdev->pdev->dev);
+		mutex_unlock(&mig->lock);
+		return -ENODEV;
+	}
 	return 0;
+}
+
+/* A reset during the access ends the session, and fails the access. */
+static ssize_t mig_file_unlock(struct vfio_pci_mig_file *migf, ssize_t ret)
+{
+	struct vfio_pci_migration *mig = migf->mig;
+	struct device *dev = &mig->vdev->pdev->dev;
+
+	mig_after_reset(mig);
+	if (migf->disabled && ret >= 0)
+		ret = -ENODEV;
+	mutex_unlock(&mig->lock);
+	pm_runtime_put(dev);
+	return ret;
 }
 
 static ssize_t mig_file_read(struct file *filp, char __user *buf, size_t len,
@@ -659,27 +712,33 @@ static ssize_t mig_file_read(struct file *filp, char __user *buf, size_t len,
 {
 	struct vfio_pci_mig_file *migf = filp->private_data;
 	struct vfio_pci_migration *mig = migf->mig;
+	void *bounce;
 	ssize_t ret;
 
 	if (ppos)
 		return -ESPIPE;
+	/* No stream is longer than its driver's maximum. */
+	bounce = kvmalloc(min_t(size_t, len, MIG_STREAM_MAX), GFP_KERNEL_ACCOUNT);
+	if (!bounce)
+		return -ENOMEM;
 	ret = mig_file_lock(migf);
 	if (ret)
-		return ret;
+		goto out;
 
 	if (mig->state != VFIO_DEVICE_STATE_STOP_COPY) {
 		/* Pre-copy: nothing before the device stops, see PRECOPY_INFO */
 		ret = -ENOMSG;
 	} else {
 		len = min(len, mig->len - migf->pos);
-		if (copy_to_user(buf, mig->stream + migf->pos, len)) {
-			ret = -EFAULT;
-		} else {
-			migf->pos += len;
-			ret = len;
-		}
+		memcpy(bounce, mig->stream + migf->pos, len);
+		migf->pos += len;
+		ret = len;
 	}
-	mutex_unlock(&mig->lock);
+	ret = mig_file_unlock(migf, ret);
+	if (ret > 0 && copy_to_user(buf, bounce, ret))
+		ret = -EFAULT;
+out:
+	kvfree(bounce);
 	return ret;
 }
 
@@ -688,30 +747,37 @@ static ssize_t mig_file_write(struct file *filp, const char __user *buf,
 {
 	struct vfio_pci_mig_file *migf = filp->private_data;
 	struct vfio_pci_migration *mig = migf->mig;
+	void *bounce;
 	ssize_t ret;
 
 	if (ppos)
 		return -ESPIPE;
 	if (!len)
 		return 0;
+	/* Longer than any stream: mig_room() refuses it below. */
+	bounce = len <= MIG_STREAM_MAX ? memdup_user(buf, len) : NULL;
+	if (IS_ERR(bounce))
+		return PTR_ERR(bounce);
 	ret = mig_file_lock(migf);
 	if (ret)
-		return ret;
+		goto out;
 
 	if (mig->refused) {
-		pci_err(mig->vdev->pdev, "migration: data after a refused piece of the stream: leave RESUMING and reset the device\n");
+		dev_err_ratelimited(&mig->vdev->pdev->dev, "migration: data after a refused piece of the stream: leave RESUMING and reset the device\n");
 		ret = -EINVAL;
 	} else {
 		ret = mig_room(mig, len);
 	}
-	if (!ret && copy_from_user(mig->stream + mig->len, buf, len))
-		ret = -EFAULT;
-	else if (!ret)
+	if (!ret) {
+		memcpy(mig->stream + mig->len, bounce, len);
 		ret = mig_load(mig, len);
+	}
 	if (ret)
 		mig->refused = true;
-	mutex_unlock(&mig->lock);
-	return ret ? ret : len;
+	ret = mig_file_unlock(migf, ret ? ret : len);
+out:
+	kfree(bounce);
+	return ret;
 }
 
 static long mig_file_ioctl(struct file *filp, unsigned int cmd,
@@ -736,7 +802,7 @@ static long mig_file_ioctl(struct file *filp, unsigned int cmd,
 	if (mig->state != VFIO_DEVICE_STATE_PRE_COPY &&
 	    mig->state != VFIO_DEVICE_STATE_PRE_COPY_P2P)
 		ret = -EINVAL;
-	mutex_unlock(&mig->lock);
+	ret = mig_file_unlock(migf, ret);
 	if (ret)
 		return ret;
 
@@ -808,9 +874,9 @@ static struct file *mig_v2_step(struct vfio_pci_migration *mig,
 	/* Leaving RESUMING: the device must have taken the whole stream. */
 	if (cur == VFIO_DEVICE_STATE_RESUMING &&
 	    ((mig->len && !mig->loaded) || mig->refused)) {
-		pci_err(pdev, "migration: leaving RESUMING %s: the device state may not be the stream's; it is in ERROR until reset (VFIO_DEVICE_RESET)\n",
-			mig->refused ? "after a refused write" :
-			"with an incomplete stream");
+		dev_err_ratelimited(&pdev->dev, "migration: leaving RESUMING %s: the device did not take one whole stream; it is in ERROR until reset (VFIO_DEVICE_RESET)\n",
+				    mig->refused ? "after a refused write" :
+				    "with an incomplete stream");
 		mig_end_session(mig);
 		mig->state = VFIO_DEVICE_STATE_ERROR;
 		mig->proto = MIG_PROTO_V2;
@@ -833,8 +899,9 @@ static struct file *mig_v2_step(struct vfio_pci_migration *mig,
 	ret = mig_callback(mig, vfio_pci_mig_v1_state(next));
 	if (!ret && next == VFIO_DEVICE_STATE_STOP_COPY) {
 		ret = mig_save(mig);
-		if (ret)
-			mig_callback(mig, old);
+		/* Cannot go back: the driver is neither here nor there. */
+		if (ret && mig_callback(mig, old))
+			mig->state = VFIO_DEVICE_STATE_ERROR;
 	}
 	if (ret) {
 		kvfree(resume);
@@ -878,13 +945,13 @@ static struct file *vfio_pci_mig_set_state(struct vfio_device *core_vdev,
 		return ERR_PTR(ret);
 
 	if (mig->proto == MIG_PROTO_V1) {
-		pci_err(vdev->pdev, "migration: the device is in a v1 session (the migration region, device_state %#x): finish it (RUNNING) or reset the device before using VFIO_DEVICE_FEATURE_MIG_DEVICE_STATE\n",
-			mig->cb_state);
+		dev_err_ratelimited(&vdev->pdev->dev, "migration: the device is in a v1 session (the migration region, device_state %#x): finish it (RUNNING) or reset the device before using VFIO_DEVICE_FEATURE_MIG_DEVICE_STATE\n",
+				    mig->cb_state);
 		res = ERR_PTR(-EBUSY);
 		goto out;
 	}
 	if (mig->state == VFIO_DEVICE_STATE_ERROR) {
-		pci_err(vdev->pdev, "migration: the device is in ERROR: reset it (VFIO_DEVICE_RESET) first\n");
+		dev_err_ratelimited(&vdev->pdev->dev, "migration: the device is in ERROR: reset it (VFIO_DEVICE_RESET) first\n");
 		res = ERR_PTR(-EINVAL);
 		goto out;
 	}
@@ -991,6 +1058,7 @@ void vfio_pci_migration_close(struct vfio_pci_core_device *vdev)
 	if (!mig)
 		return;
 
+	flush_work(&mig->reset_work);
 	mutex_lock(&mig->lock);
 	mig_to_running(mig);
 	mutex_unlock(&mig->lock);
@@ -1003,6 +1071,7 @@ void vfio_pci_migration_uninit(struct vfio_pci_core_device *vdev)
 
 	if (!mig)
 		return;
+	cancel_work_sync(&mig->reset_work);
 	vdev->migration = NULL;
 	kref_put(&mig->kref, mig_free);
 }
@@ -1017,8 +1086,9 @@ void vfio_pci_migration_uninit(struct vfio_pci_core_device *vdev)
  * Gives the device the v2 migration ops (VFIO_MIGRATION_STOP_COPY, P2P and
  * PRE_COPY), which must be set before the device is registered, and at
  * each open the v1 migration region.  The device is RUNNING at each open.
- * Any reset of the device through the PCI core (VFIO_DEVICE_RESET, a hot
- * reset, FLR through config space, sysfs, AER) and its close end a
+ * Any reset of the device that reaches vfio-pci's reset_done
+ * (VFIO_DEVICE_RESET, a hot reset, FLR through config space, sysfs, an AER
+ * slot or bus reset) and its close end a
  * migration session, disable its data_fd and make the device RUNNING, as
  * the next access finds.  What is set up here goes with the device, in
  * vfio_pci_core_release_dev(); a driver whose .init fails after this call
@@ -1044,6 +1114,7 @@ int vfio_pci_core_init_migration(struct vfio_pci_core_device *vdev,
 		return -ENOMEM;
 
 	kref_init(&mig->kref);
+	INIT_WORK(&mig->reset_work, mig_reset_work);
 	mutex_init(&mig->lock);
 	mig->vdev = vdev;
 	mig->ops = ops;

@@ -73,6 +73,7 @@ void vfio_pci_zap_and_down_write_memory_lock(struct vfio_pci_core_device *vdev);
 
 int vfio_pci_migration_open(struct vfio_pci_core_device *vdev);
 void vfio_pci_migration_close(struct vfio_pci_core_device *vdev);
+void vfio_pci_migration_reset_done(struct vfio_pci_core_device *vdev);
 void vfio_pci_migration_uninit(struct vfio_pci_core_device *vdev);
 #if IS_ENABLED(CONFIG_KUNIT)
 u32 vfio_pci_mig_v1_state(enum vfio_device_mig_state state);
