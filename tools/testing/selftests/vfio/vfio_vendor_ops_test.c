@@ -3631,7 +3631,11 @@ TEST_F(vfio_dev, dma_logging_report)
 	log_dma(_metadata, self, &l, DIRTY_IOVA + 12 * LOG_PAGE, 64);
 	ASSERT_EQ(0, dma_log_report(self->device, DIRTY_IOVA + 8 * LOG_PAGE,
 				    8 * LOG_PAGE, LOG_PAGE, &bits, 1));
-	EXPECT_EQ(PAGE_BIT(12 - 8), bits)
+	/*
+	 * The command to page 2 logged the transfer to pages 9 and 10 again,
+	 * since a report could have come before that transfer landed.
+	 */
+	EXPECT_EQ(PAGE_BIT(9 - 8) | PAGE_BIT(10 - 8) | PAGE_BIT(12 - 8), bits)
 		TH_LOG("upper half dirty %#llx", (unsigned long long)bits);
 	ASSERT_EQ(0, dma_log_report(self->device, DIRTY_IOVA, l.size,
 				    LOG_PAGE, &bits, 1));
