@@ -29,7 +29,7 @@ initramfs:
 	$(RIG)/initramfs.sh
 
 # Boot the built kernel and run the in-VM tests only (no static gates).
-test: selftests initramfs
+test: selftests initramfs qemu10
 	$(RIG)/vm.sh test 2400
 	$(RIG)/check-log.sh build/logs/test.log
 	$(RIG)/results.sh build/logs/test.log

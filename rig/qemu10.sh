@@ -7,16 +7,21 @@
 # bookworm-backports and reads the system's dpkg status (read-only), so a
 # simulated install of qemu-system-x86 from bookworm-backports lists exactly
 # the packages the system does not already satisfy.  Those are downloaded
-# with "apt-get download", unpacked with "dpkg -x" into $BUILD_DIR/qemu10/root
-# and run through the wrapper $BUILD_DIR/qemu10/qemu-system-x86_64, which
-# finds its libraries, modules and firmware next to itself at run time (so
-# it works from the VM's chroot into the host root too).  Modules of the
-# 10.0 build that could not be fetched are replaced by empty ones in
-# $BUILD_DIR/qemu10/modules (see below).  The version fetched is recorded
-# in $BUILD_DIR/qemu10/VERSION.  Idempotent: nothing is downloaded when the
-# same package set is already unpacked.  Needs the network (deb.debian.org)
-# for the package lists and a C compiler for the empty modules; root is not
-# required.
+# with "apt-get download" and unpacked with "dpkg -x" into
+# $BUILD_DIR/qemu10/root.  The link root/usr/bin/qemu-bundle -> ../.. makes
+# QEMU relocate every compiled-in path (data, firmware, modules) into root/
+# (QEMU's get_relocated_path()), so it never sees the system's 7.2 data or
+# modules and needs no -L option or environment variable.  The link is
+# relative and build/ has the same path in the VM's chroot into the 9p host
+# root, so it works there too.  The entry point is the wrapper
+# $BUILD_DIR/qemu10/qemu-system-x86_64; the version fetched is recorded in
+# $BUILD_DIR/qemu10/VERSION.
+#
+# Idempotent and fast when already there: an unpack that passed the checks
+# at the end ($BUILD_DIR/qemu10/OK) is reused without asking the network.
+# QEMU10_REFRESH=1 asks the archive again and refetches when the package
+# set changed.  Needs the network (deb.debian.org) the first time; root is
+# not required.
 set -euo pipefail
 . "$(dirname "$0")/common.sh"
 
@@ -27,6 +32,55 @@ SERIES=10.0				# the upstream series the rig expects
 
 Q=$BUILD_DIR/qemu10
 A=$Q/apt
+qemu=$Q/qemu-system-x86_64
+
+# The checks of a finished unpack, through the wrapper.
+check() {
+	local out n rc d
+	out=$("$qemu" --version) || die "qemu10: --version failed: $out"
+	echo "$out" | head -1
+	echo "$out" | grep -q "version $SERIES\." || die "qemu10: not QEMU $SERIES: $out"
+	# Every data, firmware and module path is inside root/ (the bundle).
+	out=$("$qemu" -L help) || die "qemu10: -L help failed: $out"
+	while read -r d; do
+		case "$(readlink -f "$d")" in
+		"$Q"/root/* | /usr/lib/ipxe/* | /usr/share/seabios) ;;
+		*) die "qemu10: data path $d is outside $Q/root: $out" ;;
+		esac
+	done <<<"$out"
+	n=$("$qemu" -machine q35 -device help 2>"$A/help.log" | grep -c vfio-pci) || {
+		cat "$A/help.log" >&2
+		die "qemu10: -device help failed or lists no vfio-pci"
+	}
+	if [ -s "$A/help.log" ]; then
+		cat "$A/help.log" >&2
+		die "qemu10: -device help complained"
+	fi
+	echo "vfio-pci devices: $n"
+	set +e
+	timeout 5 "$qemu" -accel tcg -machine q35 -nographic -nodefaults -S \
+		-display none -monitor none -serial none </dev/null >"$A/start.log" 2>&1
+	rc=$?
+	set -e
+	if [ "$rc" -ne 124 ]; then
+		cat "$A/start.log" >&2
+		die "qemu10: q35 + TCG exited with status $rc before the 5 s timeout"
+	fi
+	if grep -qiE 'shared librar|module|firmware|bios' "$A/start.log"; then
+		cat "$A/start.log" >&2
+		die "qemu10: q35 + TCG complained while starting"
+	fi
+	echo "q35 + TCG starts (stopped after 5 s)"
+}
+
+if [ "${QEMU10_REFRESH:-0}" != 1 ] && [ -f "$Q/OK" ] && [ -f "$Q/VERSION" ] &&
+	[ -x "$qemu" ] && [ -L "$Q/root/usr/bin/qemu-bundle" ] &&
+	"$qemu" --version 2>/dev/null | grep -q "version $SERIES\."; then
+	echo "rig: QEMU $(cat "$Q/VERSION") already in $Q (QEMU10_REFRESH=1 asks the archive again)"
+	exit 0
+fi
+rm -f "$Q/OK"
+
 mkdir -p "$A/lists/partial" "$A/cache/archives/partial" "$A/state" \
 	"$A/empty" "$A/log" "$Q/debs"
 [ -r "$KEYRING" ] || die "qemu10: $KEYRING missing (package debian-archive-keyring)"
@@ -129,100 +183,51 @@ else
 	echo "$version" >"$Q/VERSION"
 fi
 
-# QEMU_MODULE_DIR is searched first, then the system's module dir, which
-# holds QEMU 7.2's modules.  A module of the 10.0 build that was not fetched
-# (its package needs libraries the system lacks: qemu-system-modules-opengl
-# wants libvirglrenderer1, and -spice needs -opengl) would be taken from
-# there, refused ("Only modules from the same build can be loaded") and then
-# QEMU aborts on an assertion.  So $Q/modules links the fetched modules and,
-# for every other name in the system's dir, holds an empty module with this
-# build's stamp: it loads and provides nothing, as if not installed.  Redone
-# on every run (the system's dir may change).
-sysmod=/usr/lib/x86_64-linux-gnu/qemu
-mod=$Q/root/usr/lib/x86_64-linux-gnu/qemu
-rm -rf "$Q/modules.new"
-mkdir -p "$Q/modules.new"
-for f in "$mod"/*.so; do
-	if [ -e "$f" ]; then
-		ln -s "../root/usr/lib/x86_64-linux-gnu/qemu/${f##*/}" "$Q/modules.new/"
+# The relocation: QEMU finds <dir of its binary>/qemu-bundle and prefixes
+# every compiled-in path with it (data /usr/share/qemu, firmware
+# /usr/share/seabios:/usr/lib/ipxe/qemu, modules
+# /usr/lib/x86_64-linux-gnu/qemu).  Modules of this build whose packages
+# were not fetched (qemu-system-modules-opengl and -spice want libraries
+# the system lacks) are then absent, never the system's 7.2 ones (which
+# QEMU refuses, then aborts on an assertion).  Firmware the system
+# satisfied (ipxe-qemu; seabios when it is new enough) is linked by its
+# absolute path, which is the same in the VM's chroot into the host root.
+ln -sfn ../.. "$Q/root/usr/bin/qemu-bundle"
+for d in usr/lib/ipxe usr/share/seabios; do
+	if [ ! -e "$Q/root/$d" ] && [ -d "/$d" ]; then
+		mkdir -p "$(dirname "$Q/root/$d")"
+		ln -sfn "/$d" "$Q/root/$d"
 	fi
 done
-stubs=()
-for f in "$sysmod"/*.so; do
-	if [ -e "$f" ] && [ ! -e "$Q/modules.new/${f##*/}" ]; then
-		stubs+=("${f##*/}")
-	fi
-done
-if [ ${#stubs[@]} -gt 0 ]; then
-	stamp=$(grep -ao 'qemu_stamp_[0-9a-f]*' "$Q/root/usr/bin/qemu-system-x86_64" | head -1) ||
-		die "qemu10: no module stamp in the QEMU binary"
-	command -v cc >/dev/null || die "qemu10: needs a C compiler (build-essential)"
-	echo "void $stamp(void) {}" >"$Q/modules.new/stub.c"
-	cc -shared -fPIC -nostdlib -o "$Q/modules.new/stub.so" "$Q/modules.new/stub.c" ||
-		die "qemu10: cannot build the empty module"
-	for m in "${stubs[@]}"; do
-		cp "$Q/modules.new/stub.so" "$Q/modules.new/$m"
-	done
-	rm "$Q/modules.new/stub.c" "$Q/modules.new/stub.so"
-	echo "  empty modules over the system's 7.2 ones: ${stubs[*]%.so}"
-fi
-rm -rf "$Q/modules"
-mv "$Q/modules.new" "$Q/modules"
+rm -rf "$Q/modules"	# empty modules of an older version of this script
 
-# The wrapper: every path comes from where it lives, at run time.  The
-# firmware QEMU links to (seabios, ipxe) is the unpacked one when it had to
-# be fetched and the system's otherwise (it satisfied the dependency).
-cat >"$Q/qemu-system-x86_64.new" <<'EOF'
+# The wrapper.  The libraries are the system's (the simulated install found
+# them all installed); if a later package set brings some, they go on the
+# library path.
+cat >"$qemu.new" <<'EOF'
 #!/bin/sh
-# QEMU 10.0 from bookworm-backports, unpacked by rig/qemu10.sh.
-here=$(dirname "$(readlink -f "$0")")
-root=$here/root
+# QEMU 10.0 from bookworm-backports, unpacked by rig/qemu10.sh.  It finds
+# its data, firmware and modules through root/usr/bin/qemu-bundle.
+root=$(dirname "$(readlink -f "$0")")/root
 lib=
-for d in "$root/usr/lib/x86_64-linux-gnu" "$root/lib/x86_64-linux-gnu" "$root/usr/lib"; do
-	[ -d "$d" ] && lib=${lib:+$lib:}$d
+for d in "$root/usr/lib/x86_64-linux-gnu" "$root/lib/x86_64-linux-gnu"; do
+	for f in "$d"/lib*.so*; do
+		if [ -e "$f" ]; then
+			lib=${lib:+$lib:}$d
+			break
+		fi
+	done
 done
-# Prepended, so in reverse: usr/share/qemu, then seabios, then ipxe.
-for d in usr/lib/ipxe/qemu usr/share/seabios; do
-	if [ -d "$root/$d" ]; then
-		set -- -L "$root/$d" "$@"
-	elif [ -d "/$d" ]; then
-		set -- -L "/$d" "$@"
-	fi
-done
-set -- -L "$root/usr/share/qemu" "$@"
-LD_LIBRARY_PATH=$lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH} \
-QEMU_MODULE_DIR=$here/modules \
-	exec "$root/usr/bin/qemu-system-x86_64" "$@"
+if [ -n "$lib" ]; then
+	LD_LIBRARY_PATH=$lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
+	export LD_LIBRARY_PATH
+fi
+exec "$root/usr/bin/qemu-system-x86_64" "$@"
 EOF
-chmod +x "$Q/qemu-system-x86_64.new"
-mv "$Q/qemu-system-x86_64.new" "$Q/qemu-system-x86_64"
+chmod +x "$qemu.new"
+mv "$qemu.new" "$qemu"
 
-step "qemu10: checking $Q/qemu-system-x86_64"
-qemu=$Q/qemu-system-x86_64
-out=$("$qemu" --version) || die "qemu10: --version failed: $out"
-echo "$out" | head -1
-echo "$out" | grep -q "version $SERIES\." || die "qemu10: not QEMU $SERIES: $out"
-n=$("$qemu" -machine q35 -device help 2>"$A/help.log" | grep -c vfio-pci) || {
-	cat "$A/help.log" >&2
-	die "qemu10: -device help failed or lists no vfio-pci"
-}
-if [ -s "$A/help.log" ]; then
-	cat "$A/help.log" >&2
-	die "qemu10: -device help complained"
-fi
-echo "vfio-pci devices: $n"
-set +e
-timeout 5 "$qemu" -accel tcg -machine q35 -nographic -nodefaults -S \
-	-display none -monitor none -serial none </dev/null >"$A/start.log" 2>&1
-rc=$?
-set -e
-if [ "$rc" -ne 124 ]; then
-	cat "$A/start.log" >&2
-	die "qemu10: q35 + TCG exited with status $rc before the 5 s timeout"
-fi
-if grep -qiE 'shared librar|module|firmware|bios' "$A/start.log"; then
-	cat "$A/start.log" >&2
-	die "qemu10: q35 + TCG complained while starting"
-fi
-echo "q35 + TCG starts (stopped after 5 s)"
+step "qemu10: checking $qemu"
+check
+touch "$Q/OK"
 echo "rig: QEMU $(cat "$Q/VERSION") ready: $qemu"

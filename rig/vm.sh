@@ -5,9 +5,12 @@
 # own); the host root is shared over 9p.
 #
 #   vm.sh test|demo|shell [timeout-seconds]
+#   RIG_SUITES=qemu,qemu10 vm.sh test   (only those in-VM suites)
 #
 # The console goes to the terminal and to $LOG_DIR/<mode>.log.  KVM is used
-# when a probe boot succeeds with it, TCG otherwise.
+# when a probe boot succeeds with it, TCG otherwise.  The kernel command
+# line names QEMU 10's wrapper (rig.qemu10=, from rig/qemu10.sh) for the
+# guest's QEMU 10 tests, which run it from the 9p host root.
 set -euo pipefail
 . "$(dirname "$0")/common.sh"
 
@@ -16,6 +19,13 @@ limit=${2:-1800}
 [ -f "$GUEST_DIR/bzImage" ] || die "no kernel; run make build"
 [ -f "$GUEST_DIR/initramfs.gz" ] || die "no initramfs; run make build"
 mkdir -p "$LOG_DIR"
+qemu10=$BUILD_DIR/qemu10/qemu-system-x86_64
+case "$qemu10" in
+*[[:space:]\'\"]*) die "the build directory's path $BUILD_DIR must not need quoting (kernel command line)" ;;
+esac
+if [ "$mode" != shell ] && [ "$mode" != probe ] && [ ! -x "$qemu10" ]; then
+	echo "rig: no QEMU 10 at $qemu10 (make qemu10); the VM's QEMU 10 tests will fail" >&2
+fi
 
 qemu_cmd() {
 	local accel=$1 m=$2
@@ -30,7 +40,7 @@ qemu_cmd() {
 		-device edu,bus=br1,addr=01.0 \
 		-virtfs local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap \
 		-kernel "$GUEST_DIR/bzImage" -initrd "$GUEST_DIR/initramfs.gz" \
-		-append "'console=ttyS0 intel_iommu=on iommu=nopt panic=-1 oops=panic kmemleak=on hung_task_panic=0 rig.mode=$m'" \
+		-append "'console=ttyS0 intel_iommu=on iommu=nopt panic=-1 oops=panic kmemleak=on hung_task_panic=0 rig.mode=$m rig.qemu10=$qemu10${RIG_SUITES:+ rig.suites=$RIG_SUITES}'" \
 		-serial stdio
 }
 
@@ -65,7 +75,7 @@ show() {
 	fi
 }
 timeout --foreground "$limit" bash -c "$(qemu_cmd "$accel" "$mode")" </dev/null 2>&1 |
-	tr -d '\r' | tee "$log" | show
+	stdbuf -oL tr -d '\r' | tee "$log" | show
 rc=${PIPESTATUS[0]}
 set -e
 [ "$rc" -eq 124 ] && { echo "rig: VM timed out after ${limit}s" >&2; exit 1; }
