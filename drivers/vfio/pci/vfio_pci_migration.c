@@ -735,8 +735,14 @@ static ssize_t mig_file_read(struct file *filp, char __user *buf, size_t len,
 		ret = len;
 	}
 	ret = mig_file_unlock(migf, ret);
-	if (ret > 0 && copy_to_user(buf, bounce, ret))
+	if (ret > 0 && copy_to_user(buf, bounce, ret)) {
+		/* Nothing is lost: the next read gets these bytes again. */
+		mutex_lock(&mig->lock);
+		if (!migf->disabled)
+			migf->pos -= ret;
+		mutex_unlock(&mig->lock);
 		ret = -EFAULT;
+	}
 out:
 	kvfree(bounce);
 	return ret;
