@@ -57,8 +57,15 @@ trap_bar0_set() {
 	TRAP_BAR0_OLD=$(cat /sys/module/vfio_pci_edu/parameters/trap_bar0)
 	echo 1 >/sys/module/vfio_pci_edu/parameters/trap_bar0
 }
+# The QEMU 10 tests run the sample as loaded, with nothing set by hand:
+# trap_bar0 must be at its default (Y).
+trap_bar0_default() {
+	[ "$(cat /sys/module/vfio_pci_edu/parameters/trap_bar0)" = Y ] && return 0
+	echo "# trap_bar0 is not at its default (Y): the test would not run as a user does"
+	return 1
+}
 trap_bar0_restore() {
-	[ -n "${TRAP_BAR0_OLD:-}" ] &&
+	[ -z "${TRAP_BAR0_OLD:-}" ] ||
 		echo "$TRAP_BAR0_OLD" >/sys/module/vfio_pci_edu/parameters/trap_bar0
 }
 

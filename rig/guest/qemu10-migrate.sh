@@ -124,7 +124,7 @@ migrate_edu() {
 	shift 2
 	prepare || return 1
 	start=$(date +%s)
-	trap_bar0_set
+	trap_bar0_default || return 1
 	qemu dst "$EDU2" "$@" -incoming unix:/tmp/mig.sock
 	qemu src "$EDU1" "$@"
 	# a destination left paused is started (RESUMING -> ... -> RUNNING)
@@ -169,7 +169,7 @@ test_corrupt_stream() {
 	edu-state "$EDU2" fact 4 >/dev/null || return 1
 	want=$(edu-state "$EDU2" get) || return 1
 
-	trap_bar0_set
+	trap_bar0_default || return 1
 	qemu src "$EDU1" -S
 	qmp_migrate src "exec:cat > /tmp/vm.mig"
 	mrc=$?
