@@ -1,6 +1,13 @@
 # vfio-pci vendor ops: the rig.  See README.md.
 RIG := rig
 
+# The base tree: 7.3 (mainline, patches/, the default) or 6.12 (the 6.12.y
+# LTS backport, patches-6.12/, built under build/6.12/).  make check runs
+# both unless CHECK_BASES says otherwise.
+BASE ?= 7.3
+export BASE
+LOGS := build$(if $(filter-out 7.3,$(BASE)),/$(BASE))/logs
+
 .PHONY: demo check deps tree build selftests initramfs test shell export gates docs qemu10 clean
 
 demo: deps build
@@ -8,7 +15,7 @@ demo: deps build
 	$(RIG)/initramfs.sh
 	$(RIG)/qemu10.sh
 	$(RIG)/vm.sh demo 2400
-	$(RIG)/check-log.sh build/logs/demo.log
+	$(RIG)/check-log.sh $(LOGS)/demo.log
 
 check: deps
 	$(RIG)/check.sh
@@ -31,8 +38,8 @@ initramfs:
 # Boot the built kernel and run the in-VM tests only (no static gates).
 test: selftests initramfs qemu10
 	$(RIG)/vm.sh test 2400
-	$(RIG)/check-log.sh build/logs/test.log
-	$(RIG)/results.sh build/logs/test.log
+	$(RIG)/check-log.sh $(LOGS)/test.log
+	$(RIG)/results.sh $(LOGS)/test.log
 
 shell: selftests initramfs
 	$(RIG)/vm.sh shell

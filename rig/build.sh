@@ -8,9 +8,9 @@ set -euo pipefail
 "$RIG_DIR/config.sh"
 step "building bzImage and modules (-j$JOBS)"
 start=$(date +%s)
-if ! kmake -s bzImage modules >"$BUILD_DIR/build.log" 2>&1; then
-	grep -E 'error|Error' "$BUILD_DIR/build.log" | head -40 >&2
-	die "kernel build failed (see $BUILD_DIR/build.log)"
+if ! kmake -s bzImage modules >"$WORK_DIR/build.log" 2>&1; then
+	grep -E 'error|Error' "$WORK_DIR/build.log" | head -40 >&2
+	die "kernel build failed (see $WORK_DIR/build.log)"
 fi
 echo "rig: kernel built in $(($(date +%s) - start))s"
 

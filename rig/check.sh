@@ -1,10 +1,16 @@
 #!/bin/bash
 # make check: every gate and test.  Each gate counts as one result, each
 # in-VM test as one more; ends with "N passed, N failed".
+#
+# CHECK_BASES (default "7.3 6.12") says which bases run, in order:
+#   7.3   mainline, the series in patches/: every gate (tree, overlay,
+#         checkpatch, build, per-patch build, W=1/sparse/kernel-doc, docs)
+#         and the VM suite with QEMU 7.2 and QEMU 10
+#   6.12  the 6.12.y LTS backport in patches-6.12/: apply, build and the
+#         same VM suite; its results are named "6.12: ..."
 set -uo pipefail
 . "$(dirname "$0")/common.sh"
 
-mkdir -p "$LOG_DIR"
 pass=0
 fail=0
 failed=()
@@ -13,55 +19,87 @@ gate() {
 	local name=$1
 	shift
 	local log=$LOG_DIR/gate-$name.log start=$SECONDS
-	printf '==> %-12s ' "$name"
+	mkdir -p "$LOG_DIR"
+	printf '==> %-16s ' "$name"
 	if "$@" >"$log" 2>&1; then
 		pass=$((pass + 1))
 		echo "ok ($((SECONDS - start))s)"
-	else
-		fail=$((fail + 1))
-		failed+=("$name")
-		echo "FAILED ($((SECONDS - start))s), log: $log"
-		tail -n 40 "$log" | sed 's/^/    /'
+		return 0
 	fi
+	fail=$((fail + 1))
+	failed+=("$name")
+	echo "FAILED ($((SECONDS - start))s), log: $log"
+	tail -n 40 "$log" | sed 's/^/    /'
+	return 1
 }
 
-gate tree "$RIG_DIR/tree.sh"
-if [ "$fail" -ne 0 ]; then
-	echo "$pass passed, $fail failed"
-	exit 1
-fi
-gate overlay "$RIG_DIR/check-overlay.sh"
-gate checkpatch "$RIG_DIR/gates.sh" checkpatch
-# The full build first: the per-patch and static gates then only rebuild
-# the directories the series touches, and the build of HEAD after them
-# puts back HEAD's objects for the VM.
-gate build "$RIG_DIR/build.sh"
-gate bisect "$RIG_DIR/gates.sh" bisect
-gate static "$RIG_DIR/gates.sh" static
-# Sphinx on the driver-api document, with the kernel-doc of the headers.
-gate docs "$RIG_DIR/docs.sh"
-gate build-head "$RIG_DIR/build.sh"
-gate selftests "$RIG_DIR/selftests.sh"
-gate initramfs "$RIG_DIR/initramfs.sh"
-# QEMU 10.0 for the VM's QEMU 10 tests (fetched once, then reused).
-gate qemu10 "$RIG_DIR/qemu10.sh"
-gate vm-boot "$RIG_DIR/vm.sh" test 2400
-gate vm-splat "$RIG_DIR/check-log.sh" "$LOG_DIR/test.log"
-
-# The in-VM tests, one result each.
-if [ -f "$LOG_DIR/test.log" ]; then
-	"$RIG_DIR/results.sh" "$LOG_DIR/test.log" >"$LOG_DIR/vm-results.log" 2>&1
-	cat "$LOG_DIR/vm-results.log"
-	vp=$(grep -c '^RIG-TEST: ok ' "$LOG_DIR/vm-results.log" || true)
-	vf=$(grep -c '^RIG-TEST: not ok ' "$LOG_DIR/vm-results.log" || true)
+# The in-VM tests of $1's console log, one result each ($2 prefixes names)
+vm_results() {
+	local log=$1 prefix=$2 out vp vf
+	[ -f "$log" ] || return 0
+	out=$LOG_DIR/vm-results.log
+	"$RIG_DIR/results.sh" "$log" >"$out" 2>&1
+	sed "s/^RIG-TEST: \(ok\|not ok\) \([0-9]* \)\{0,1\}/&$prefix/" "$out"
+	vp=$(grep -c '^RIG-TEST: ok ' "$out" || true)
+	vf=$(grep -c '^RIG-TEST: not ok ' "$out" || true)
 	if [ "$vp" -eq 0 ] && [ "$vf" -eq 0 ]; then
 		vf=1
-		failed+=("vm-tests: none ran")
+		failed+=("${prefix}vm-tests: none ran")
 	fi
 	pass=$((pass + vp))
 	fail=$((fail + vf))
-	[ "$vf" -eq 0 ] || failed+=("vm-tests")
-fi
+	[ "$vf" -eq 0 ] || failed+=("${prefix}vm-tests")
+}
+
+# Re-read common.sh for base $1 (paths, pins)
+use_base() {
+	export BASE=$1
+	. "$RIG_DIR/common.sh"
+}
+
+check_mainline() {
+	use_base "$MAINLINE_BASE"
+	gate tree "$RIG_DIR/tree.sh" || return
+	gate overlay "$RIG_DIR/check-overlay.sh"
+	gate checkpatch "$RIG_DIR/gates.sh" checkpatch
+	# The full build first: the per-patch and static gates then only
+	# rebuild the directories the series touches, and the build of HEAD
+	# after them puts back HEAD's objects for the VM.
+	gate build "$RIG_DIR/build.sh"
+	gate bisect "$RIG_DIR/gates.sh" bisect
+	gate static "$RIG_DIR/gates.sh" static
+	# Sphinx on the driver-api document, with the kernel-doc of the headers.
+	gate docs "$RIG_DIR/docs.sh"
+	gate build-head "$RIG_DIR/build.sh" || return
+	gate selftests "$RIG_DIR/selftests.sh" || return
+	gate initramfs "$RIG_DIR/initramfs.sh" || return
+	# QEMU 10.0 for the VM's QEMU 10 tests (fetched once, then reused).
+	gate qemu10 "$RIG_DIR/qemu10.sh"
+	gate vm-boot "$RIG_DIR/vm.sh" test 2400
+	gate vm-splat "$RIG_DIR/check-log.sh" "$LOG_DIR/test.log"
+	vm_results "$LOG_DIR/test.log" ""
+}
+
+check_backport() {
+	use_base "$1"
+	local p=$BASE-
+	gate "${p}tree" "$RIG_DIR/tree.sh" || return
+	gate "${p}build" "$RIG_DIR/build.sh" || return
+	gate "${p}selftests" "$RIG_DIR/selftests.sh" || return
+	gate "${p}initramfs" "$RIG_DIR/initramfs.sh" || return
+	gate "${p}qemu10" "$RIG_DIR/qemu10.sh"
+	gate "${p}vm-boot" "$RIG_DIR/vm.sh" test 2400
+	gate "${p}vm-splat" "$RIG_DIR/check-log.sh" "$LOG_DIR/test.log"
+	vm_results "$LOG_DIR/test.log" "$BASE: "
+}
+
+for b in ${CHECK_BASES:-7.3 6.12}; do
+	step "base $b"
+	case "$b" in
+	"$MAINLINE_BASE") check_mainline ;;
+	*) check_backport "$b" ;;
+	esac
+done
 
 [ ${#failed[@]} -eq 0 ] || echo "failed: ${failed[*]}"
 echo "$pass passed, $fail failed"

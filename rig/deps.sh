@@ -3,10 +3,15 @@
 set -euo pipefail
 . "$(dirname "$0")/common.sh"
 
+# The base from the system's own suite (6.12 on Debian 12), for make
+# check's backport run and BASE=6.12; mainline's base comes from
+# rig/base.sh (a private apt configuration, nothing installed).
+lts=$(BASE=6.12 bash -c '. "$1/common.sh"; echo "$BASE_PKG=$BASE_PKG_VERSION"' _ "$RIG_DIR")
 PKGS=(
-	"$BASE_PKG=$BASE_PKG_VERSION"
+	"$lts"
 	build-essential flex bison bc libelf-dev libssl-dev cpio kmod xz-utils
 	rsync perl python3 python3-ply python3-git git ccache sparse
+	debian-archive-keyring
 	qemu-system-x86 busybox-static
 	python3-sphinx graphviz
 )

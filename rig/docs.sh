@@ -30,7 +30,7 @@ set -euo pipefail
 . "$(dirname "$0")/common.sh"
 
 REL=driver-api/vfio-pci-vendor-ops.rst
-DOCS_DIR=$BUILD_DIR/docs
+DOCS_DIR=$WORK_DIR/docs
 # Named by the document, not yet in build/linux (the issue 11 work)
 DOCS_PENDING=""
 
@@ -38,7 +38,7 @@ start=$(date +%s%N)
 
 doc=${1:-${DOC:-}}
 if [ -z "$doc" ]; then
-	for doc in "$KSRC/Documentation/$REL" "$BUILD_DIR/wt-docs/Documentation/$REL" ""; do
+	for doc in "$KSRC/Documentation/$REL" "$WORK_DIR/wt-docs/Documentation/$REL" ""; do
 		[ -z "$doc" ] || [ -f "$doc" ] && break
 	done
 fi
@@ -61,9 +61,12 @@ kdoc_files() {
 
 # --- Sphinx --------------------------------------------------------------
 rm -rf "$DOCS_DIR"
-mkdir -p "$DOCS_DIR/src/$(dirname "$REL")"
-cp "$doc" "$DOCS_DIR/src/$REL"
-cat >"$DOCS_DIR/src/index.rst" <<EOF
+mkdir -p "$DOCS_DIR/Documentation/$(dirname "$REL")"
+cp "$doc" "$DOCS_DIR/Documentation/$REL"
+# Sphinx extensions of 7.x find the tree from a source directory named
+# Documentation, and MAINTAINERS beside it.
+ln -s "$KSRC/MAINTAINERS" "$DOCS_DIR/MAINTAINERS"
+cat >"$DOCS_DIR/Documentation/index.rst" <<EOF
 .. SPDX-License-Identifier: GPL-2.0
 
 vfio-pci vendor ops documentation gate
@@ -79,20 +82,36 @@ touch "$stamp"
 
 log=$DOCS_DIR/sphinx.log
 rc=0
+# 6.12's conf.py runs scripts/kernel-doc (kerneldoc_bin); 7.x's has the
+# Python kernel-doc built in and warns about the unknown setting.
+kdoc_bin=()
+grep -q '^kerneldoc_bin' "$KSRC/Documentation/conf.py" &&
+	kdoc_bin=(-D "kerneldoc_bin=$KSRC/scripts/kernel-doc")
 (
 	cd "$DOCS_DIR"
-	PYTHONDONTWRITEBYTECODE=1 KDOC_WERROR=1 \
+	srctree=$KSRC PYTHONDONTWRITEBYTECODE=1 KDOC_WERROR=1 \
 		sphinx-build -b html -E -a -q -W --keep-going \
 		-c "$KSRC/Documentation" -d "$DOCS_DIR/doctrees" \
 		-D kerneldoc_srctree="$KSRC" \
-		-D kerneldoc_bin="$KSRC/scripts/kernel-doc" \
-		"$DOCS_DIR/src" "$DOCS_DIR/html"
+		"${kdoc_bin[@]}" \
+		"$DOCS_DIR/Documentation" "$DOCS_DIR/html"
 ) >"$log" 2>&1 || rc=$?
 
 # What Sphinx said, less the kernel conf.py's theme line; paths of the
 # scratch copy shown as the document's own
-sed -i -e "s|$DOCS_DIR/src/$REL|$doc|g" "$log"
+sed -i -e "s|$DOCS_DIR/Documentation/$REL|$doc|g" "$log"
 said=$(grep -v -e '^Using [a-z_]* theme$' "$log" || true)
+# The tree's own ABI files (read by every kernel conf.py) may warn in a
+# release candidate; those warnings are shown, not charged to the series.
+# Anything else Sphinx says fails the gate.
+tree_own=$(grep -E "^WARNING: .* is defined [0-9]+ times: $KSRC/Documentation/ABI/" <<<"$said" || true)
+if [ -n "$tree_own" ]; then
+	echo "docs: warnings of the tree's own Documentation/ABI (not counted):"
+	printf '%s\n' "$tree_own" | sed 's/^/    /'
+	said=$(grep -vxF -f <(printf '%s\n' "$tree_own") <<<"$said" || true)
+	# -W turned them into a failure; with nothing else said, they are all
+	[ "$rc" -eq 1 ] && [ -z "$said" ] && rc=0
+fi
 if [ "$rc" -ne 0 ] || [ -n "$said" ]; then
 	bad "sphinx-build failed (exit $rc):"
 	printf '%s\n' "$said" | sed 's/^/    /'

@@ -2,7 +2,7 @@
 # Static gates on the series.  Each prints what it found and exits non-zero
 # on failure.
 #
-#   gates.sh checkpatch   checkpatch.pl --strict on every patch in patches/
+#   gates.sh checkpatch   checkpatch.pl --strict on every patch of the series
 #   gates.sh bisect       every patch builds (W=1) on top of the previous ones,
 #                         and its vfio and sample code also for ARCH=i386
 #   gates.sh static       W=1 + sparse (C=2) and kernel-doc: no new warning in
@@ -35,7 +35,7 @@ build_dirs() {
 }
 
 # The 32-bit build: its own output directory and config (rig/kernel-i386.config)
-KOUT32=$BUILD_DIR/kout-i386
+KOUT32=$WORK_DIR/kout-i386
 kmake32() {
 	make -C "$KSRC" O="$KOUT32" ARCH=i386 -j"$JOBS" CC="ccache gcc" \
 		HOSTCC="ccache gcc" "$@"
@@ -62,9 +62,24 @@ dirs32() {
 	echo "$out"
 }
 
+# checkpatch's SPDX check runs scripts/spdxcheck.py and treats a script
+# that cannot run (say python3-ply missing: a traceback on stderr, nothing
+# on stdout) as a valid licence.  Prove it runs, and tells a bad licence
+# from a good one, before trusting checkpatch's silence.
+spdxcheck_works() {
+	local good bad
+	good=$(cd "$KSRC" && echo "SPDX-License-Identifier: GPL-2.0-only" | PATH=/usr/bin:$PATH ./scripts/spdxcheck.py - 2>&1) ||
+		die "checkpatch: scripts/spdxcheck.py fails to run: $good"
+	[ -z "$good" ] || die "checkpatch: scripts/spdxcheck.py rejects GPL-2.0-only: $good"
+	bad=$(cd "$KSRC" && echo "SPDX-License-Identifier: Not-A-Licence" | PATH=/usr/bin:$PATH ./scripts/spdxcheck.py - 2>/dev/null || true)
+	[ -n "$bad" ] || die "checkpatch: scripts/spdxcheck.py accepts a made-up licence"
+	echo "checkpatch: scripts/spdxcheck.py runs and rejects a made-up licence"
+}
+
 gate_checkpatch() {
 	local p out bad=0 n=0
-	for p in "$TOP_DIR"/patches/[0-9][0-9][0-9][0-9]-*.patch; do
+	spdxcheck_works
+	for p in "$PATCH_DIR"/[0-9][0-9][0-9][0-9]-*.patch; do
 		case "$(basename "$p")" in 0000-*) continue ;; esac
 		n=$((n + 1))
 		out=$(cd "$KSRC" && PATH=/usr/bin:$PATH ./scripts/checkpatch.pl --strict --no-color --show-types "$p" 2>&1 || true)
@@ -105,13 +120,13 @@ gate_bisect() {
 	# olddefconfig drops what it does not know yet (merging the fragment
 	# again for each commit would give the same and take much longer).
 	"$RIG_DIR/config.sh" >/dev/null
-	cp "$KOUT/.config" "$BUILD_DIR/bisect-config"
+	cp "$KOUT/.config" "$WORK_DIR/bisect-config"
 	config32
-	cp "$KOUT32/.config" "$BUILD_DIR/bisect-config-i386"
+	cp "$KOUT32/.config" "$WORK_DIR/bisect-config-i386"
 	for c in $commits; do
 		kgit checkout -q "$c"
 		dirs=$(build_dirs $(kgit diff --name-only --diff-filter=d base "$c"))
-		cp "$BUILD_DIR/bisect-config" "$KOUT/.config"
+		cp "$WORK_DIR/bisect-config" "$KOUT/.config"
 		kmake -s olddefconfig >/dev/null
 		build_commit "$c" "" kmake $dirs || bad=1
 		# i386 only when the commit changes what that build compiles
@@ -119,7 +134,7 @@ gate_bisect() {
 			grep -vE '^(tools|Documentation|drivers/net)/|^MAINTAINERS$' || true)
 		dirs=$(dirs32 $dirs)
 		if [ -n "$dirs" ] && [ -n "$changed" ]; then
-			cp "$BUILD_DIR/bisect-config-i386" "$KOUT32/.config"
+			cp "$WORK_DIR/bisect-config-i386" "$KOUT32/.config"
 			kmake32 -s olddefconfig >/dev/null
 			build_commit "$c" " for i386" kmake32 $dirs || bad=1
 		fi
@@ -127,7 +142,7 @@ gate_bisect() {
 		if [ -d "$KSRC/tools/testing/selftests/vfio" ] &&
 			grep -qE '^(tools/testing/selftests/vfio|include/uapi)/' \
 				<<<"$(kgit diff --name-only "$c~1" "$c")" &&
-			! BUILD_DIR=$BUILD_DIR "$RIG_DIR/selftests.sh" >/dev/null 2>&1; then
+			! "$RIG_DIR/selftests.sh" >/dev/null 2>&1; then
 			echo "bisect: $(kgit log -1 --format='%h' "$c"): selftests do not build"
 			bad=1
 		fi

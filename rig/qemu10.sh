@@ -24,10 +24,10 @@
 # not required.
 set -euo pipefail
 . "$(dirname "$0")/common.sh"
+. "$RIG_DIR/privapt.sh"
 
 SUITE=bookworm-backports
-MIRROR=http://deb.debian.org/debian	# the host the system's sources use
-KEYRING=/usr/share/keyrings/debian-archive-keyring.gpg
+MIRROR=$PRIVAPT_MIRROR
 SERIES=10.0				# the upstream series the rig expects
 
 Q=$BUILD_DIR/qemu10
@@ -81,40 +81,9 @@ if [ "${QEMU10_REFRESH:-0}" != 1 ] && [ -f "$Q/OK" ] && [ -f "$Q/VERSION" ] &&
 fi
 rm -f "$Q/OK"
 
-mkdir -p "$A/lists/partial" "$A/cache/archives/partial" "$A/state" \
-	"$A/empty" "$A/log" "$Q/debs"
-[ -r "$KEYRING" ] || die "qemu10: $KEYRING missing (package debian-archive-keyring)"
-
-echo "deb [signed-by=$KEYRING] $MIRROR $SUITE main" >"$A/sources.list"
-: >"$A/preferences"
-# Read before any -o option: keeps the system's apt.conf.d (its hooks, its
-# settings) out.  Everything else is set with -o below.
-cat >"$A/apt.conf" <<EOF
-Dir::Etc::Parts "$A/empty";
-Dir::Etc::main "/dev/null";
-EOF
-export APT_CONFIG=$A/apt.conf LC_ALL=C
-
-APT=(
-	-o "Dir::Etc::SourceList=$A/sources.list"
-	-o "Dir::Etc::SourceParts=$A/empty"
-	-o "Dir::Etc::Preferences=$A/preferences"
-	-o "Dir::Etc::PreferencesParts=$A/empty"
-	-o "Dir::Etc::Trusted=$A/trusted.gpg"
-	-o "Dir::Etc::TrustedParts=$A/empty"
-	-o "Dir::Etc::netrc=$A/auth.conf"
-	-o "Dir::Etc::netrcparts=$A/empty"
-	-o "Dir::State=$A/state"
-	-o "Dir::State::Lists=$A/lists"
-	-o "Dir::State::extended_states=$A/state/extended_states"
-	-o "Dir::State::status=/var/lib/dpkg/status"
-	-o "Dir::Cache=$A/cache"
-	-o "Dir::Cache::archives=$A/cache/archives"
-	-o "Dir::Log=$A/log"
-	-o "Acquire::Languages=none"
-	-o "Debug::NoLocking=true"
-)
-apt() { apt-get "${APT[@]}" "$@"; }
+mkdir -p "$Q/debs"
+privapt_init "$A" "$SUITE"
+apt() { papt "$@"; }
 
 step "qemu10: package lists of $SUITE from $MIRROR"
 if ! apt -q update >"$A/update.log" 2>&1 || grep -q '^[WE]:' "$A/update.log"; then
@@ -163,11 +132,7 @@ else
 	rm -f "$Q/VERSION" "$Q/MANIFEST"
 	rm -rf "$Q/debs" "$Q/root.new"
 	mkdir -p "$Q/debs" "$Q/root.new"
-	# As root apt downloads as _apt: let it write there.
-	if [ "$(id -u)" -eq 0 ] && id _apt >/dev/null 2>&1; then
-		chown _apt "$Q/debs"
-	fi
-	if ! (cd "$Q/debs" && apt -q download "${want[@]}") >"$A/download.log" 2>&1; then
+	if ! papt_download "$Q/debs" "${want[@]}" >"$A/download.log" 2>&1; then
 		cat "$A/download.log" >&2
 		die "qemu10: downloading from $SUITE failed"
 	fi

@@ -35,8 +35,12 @@
  *	.release; called once for each successful @probe.
  * @device_ops: the vfio_device_ops of the devices this vendor drives.
  *	vfio-pci allocates the device, so .init must be, or call,
- *	vfio_pci_core_init_dev(), and .release must be vfio_pci_release_dev(),
- *	which calls @remove and drops the module reference.  .name must
+ *	vfio_pci_init_dev(), which also applies vfio-pci's module parameters
+ *	(nointxmask, disable_idle_d3, disable_vga) to the device, and
+ *	.release must be vfio_pci_release_dev(), which calls @remove and
+ *	drops the module reference.  .get_region_info_caps and
+ *	.match_token_uuid are required (vfio_pci_ioctl_get_region_info() and
+ *	vfio_pci_core_match_token_uuid() unless the vendor changes them).  .name must
  *	be "vfio-pci": vfio-pci core uses it as the name of the bound driver,
  *	for instance for the driver_override of VFs the device enables.
  * @node: entry on vfio-pci's list of vendors; private to vfio-pci.
@@ -57,6 +61,7 @@ struct vfio_pci_vendor_driver_ops {
 int __vfio_pci_register_vendor_driver(struct vfio_pci_vendor_driver_ops *ops,
 				      struct module *owner);
 void vfio_pci_unregister_vendor_driver(struct vfio_pci_vendor_driver_ops *ops);
+int vfio_pci_init_dev(struct vfio_device *core_vdev);
 void vfio_pci_release_dev(struct vfio_device *core_vdev);
 
 /**
@@ -68,8 +73,8 @@ void vfio_pci_release_dev(struct vfio_device *core_vdev);
  * the vendor module depends on vfio-pci through its symbols, and vfio-pci
  * pins the vendor module only while a device uses it.
  *
- * Return: 0, -EINVAL for incomplete @ops or a device_ops name other than
- * "vfio-pci", -EEXIST if @ops or its name is already registered.
+ * Return: 0, -EINVAL for incomplete @ops (see above) or a device_ops name
+ * other than "vfio-pci", -EEXIST if @ops or its name is already registered.
  */
 #define vfio_pci_register_vendor_driver(ops) \
 	__vfio_pci_register_vendor_driver(ops, THIS_MODULE)
@@ -78,21 +83,25 @@ void vfio_pci_release_dev(struct vfio_device *core_vdev);
  * Defaults: a vendor's vfio_device_ops name, for every op it does not
  * change, the function vfio-pci itself uses:
  *
- *	.init		= vfio_pci_core_init_dev,
+ *	.init		= vfio_pci_init_dev,
  *	.release	= vfio_pci_release_dev,		(required)
  *	.open_device	= vfio_pci_open_device,
  *	.close_device	= vfio_pci_core_close_device,
  *	.ioctl		= vfio_pci_core_ioctl,
+ *	.get_region_info_caps = vfio_pci_ioctl_get_region_info,
  *	.device_feature	= vfio_pci_core_ioctl_feature,
  *	.read		= vfio_pci_core_read,
  *	.write		= vfio_pci_core_write,
  *	.mmap		= vfio_pci_core_mmap,
  *	.request	= vfio_pci_core_request,
  *	.match		= vfio_pci_core_match,
+ *	.match_token_uuid = vfio_pci_core_match_token_uuid,
  *	.bind_iommufd	= vfio_iommufd_physical_bind,
  *	.unbind_iommufd	= vfio_iommufd_physical_unbind,
  *	.attach_ioas	= vfio_iommufd_physical_attach_ioas,
  *	.detach_ioas	= vfio_iommufd_physical_detach_ioas,
+ *	.pasid_attach_ioas	= vfio_iommufd_physical_pasid_attach_ioas,
+ *	.pasid_detach_ioas	= vfio_iommufd_physical_pasid_detach_ioas,
  *
  * An op that changes a little of the behaviour handles its part and calls
  * the default for the rest.

@@ -996,7 +996,7 @@ static int edu_init_dev(struct vfio_device *core_vdev)
 	struct vfio_pci_core_device *vdev = vfio_pci_core(core_vdev);
 	int ret;
 
-	ret = vfio_pci_core_init_dev(core_vdev);
+	ret = vfio_pci_init_dev(core_vdev);
 	if (ret)
 		return ret;
 
@@ -1018,16 +1018,20 @@ static const struct vfio_device_ops edu_device_ops = {
 	.open_device	= edu_open_device,
 	.close_device	= edu_close_device,
 	.ioctl		= vfio_pci_core_ioctl,
+	.get_region_info_caps = vfio_pci_ioctl_get_region_info,
 	.device_feature	= vfio_pci_core_ioctl_feature,
 	.read		= vfio_pci_core_read,
 	.write		= edu_write,
 	.mmap		= vfio_pci_core_mmap,
 	.request	= vfio_pci_core_request,
 	.match		= vfio_pci_core_match,
+	.match_token_uuid = vfio_pci_core_match_token_uuid,
 	.bind_iommufd	= vfio_iommufd_physical_bind,
 	.unbind_iommufd	= vfio_iommufd_physical_unbind,
 	.attach_ioas	= vfio_iommufd_physical_attach_ioas,
 	.detach_ioas	= vfio_iommufd_physical_detach_ioas,
+	.pasid_attach_ioas	= vfio_iommufd_physical_pasid_attach_ioas,
+	.pasid_detach_ioas	= vfio_iommufd_physical_pasid_detach_ioas,
 };
 
 static void *edu_probe(struct pci_dev *pdev)
@@ -1040,7 +1044,7 @@ static void *edu_probe(struct pci_dev *pdev)
 	if (READ_ONCE(fail_probe))
 		return ERR_PTR(-EIO);
 
-	edu = kzalloc(sizeof(*edu), GFP_KERNEL);
+	edu = kzalloc_obj(*edu);
 	if (!edu)
 		return ERR_PTR(-ENOMEM);
 
@@ -1086,6 +1090,6 @@ static void __exit edu_exit(void)
 module_exit(edu_exit);
 
 MODULE_ALIAS("vfio-pci:1234-11e8");
-MODULE_IMPORT_NS(IOMMUFD);
+MODULE_IMPORT_NS("IOMMUFD");
 MODULE_LICENSE("GPL");
 MODULE_DESCRIPTION("vfio-pci vendor driver sample for QEMU's edu device");

@@ -849,7 +849,7 @@ static struct vfio_pci_mig_file *mig_file_new(struct vfio_pci_migration *mig,
 	struct vfio_pci_mig_file *migf;
 	struct file *filp;
 
-	migf = kzalloc(sizeof(*migf), GFP_KERNEL_ACCOUNT);
+	migf = kzalloc_obj(*migf, GFP_KERNEL_ACCOUNT);
 	if (!migf)
 		return ERR_PTR(-ENOMEM);
 
@@ -1084,7 +1084,7 @@ void vfio_pci_migration_uninit(struct vfio_pci_core_device *vdev)
 
 /**
  * vfio_pci_core_init_migration() - migrate the device with both protocols
- * @vdev: the device, in the driver's .init after vfio_pci_core_init_dev()
+ * @vdev: the device, in the driver's .init after vfio_pci_init_dev()
  * @ops: the driver's callbacks; @ops->save and @ops->load are required
  * @stream_max: the largest stream @ops->save writes and @ops->load takes,
  *	up to 1 MiB
@@ -1115,7 +1115,7 @@ int vfio_pci_core_init_migration(struct vfio_pci_core_device *vdev,
 	if (vdev->migration || vdev->vdev.mig_ops)
 		return -EBUSY;
 
-	mig = kzalloc(sizeof(*mig), GFP_KERNEL_ACCOUNT);
+	mig = kzalloc_obj(*mig, GFP_KERNEL_ACCOUNT);
 	if (!mig)
 		return -ENOMEM;
 

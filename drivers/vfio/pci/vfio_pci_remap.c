@@ -67,8 +67,8 @@ void vfio_pci_remap_uninit(struct vfio_pci_core_device *vdev)
 }
 
 /*
- * Stop new mappings of @bars, and ioeventfds on them, while userspace is
- * asked to trap them; its old mappings keep working.  A BAR with an
+ * Stop new mappings of @bars, ioeventfds and dma-bufs on them, while
+ * userspace is asked to trap them; its old mappings keep working.  A BAR with an
  * ioeventfd cannot be trapped: the ioeventfd writes to it without going
  * through the driver.  Return: 0 or -EBUSY.
  */
@@ -114,6 +114,8 @@ static void vfio_pci_end_trapping(struct vfio_pci_core_device *vdev, u32 bars,
 						    VFIO_PCI_INDEX_TO_OFFSET(bar + 1) -
 						    start, true);
 		}
+		/* and their dma-bufs, which bypass the driver just the same */
+		vfio_pci_dma_buf_revoke_bars(vdev, bars);
 	}
 	up_write(&vdev->memory_lock);
 }
@@ -543,9 +545,13 @@ int vfio_pci_core_trap_bars_on_open(struct vfio_pci_core_device *vdev,
 	if (!vfio_pci_bars_valid(vdev, bars))
 		return -EINVAL;
 
-	/* Nothing is mapped, and no ioeventfd exists, before open returns. */
+	/*
+	 * Nothing is mapped, and no ioeventfd exists, before open returns;
+	 * a dma-buf exported by an earlier open may remain.
+	 */
 	down_write(&vdev->memory_lock);
 	vdev->bar_trapped |= bars;
+	vfio_pci_dma_buf_revoke_bars(vdev, bars);
 	up_write(&vdev->memory_lock);
 	return 0;
 }

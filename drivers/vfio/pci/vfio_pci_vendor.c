@@ -72,7 +72,21 @@ int vfio_pci_vendor_list_add(struct vfio_pci_vendor_list *list,
 	 */
 	if (!ops->device_ops->init ||
 	    ops->device_ops->release != vfio_pci_release_dev) {
-		pr_err("vendor driver %s: device_ops need .init (vfio_pci_core_init_dev) and .release = vfio_pci_release_dev\n",
+		pr_err("vendor driver %s: device_ops need .init (vfio_pci_init_dev) and .release = vfio_pci_release_dev\n",
+		       ops->name);
+		return -EINVAL;
+	}
+
+	/*
+	 * vfio core answers VFIO_DEVICE_GET_REGION_INFO only through
+	 * .get_region_info_caps, and vfio_pci_core_match() calls
+	 * .match_token_uuid unconditionally: without it, opening the device
+	 * through its group would call NULL, and the cdev path would skip
+	 * the VF token check.
+	 */
+	if (!ops->device_ops->get_region_info_caps ||
+	    !ops->device_ops->match_token_uuid) {
+		pr_err("vendor driver %s: device_ops need .get_region_info_caps (vfio_pci_ioctl_get_region_info) and .match_token_uuid (vfio_pci_core_match_token_uuid)\n",
 		       ops->name);
 		return -EINVAL;
 	}
@@ -181,11 +195,9 @@ EXPORT_SYMBOL_GPL(vfio_pci_vendor_data);
  * @core_vdev: an open device bound to vfio-pci
  * @bar: the BAR's index, 0 to PCI_STD_NUM_BARS - 1
  *
- * Maps the BAR on first use with vfio_pci_core_setup_barmap(); the mapping
- * lasts until the device is closed.  Like vfio-pci's own BAR accesses, the
- * first call must not race with another first access to the same BAR:
- * call it from .open_device or under the vendor's own lock.  Only an open
- * device may be mapped (the mapping is released when it closes), and
+ * vfio_pci_core_enable() maps every BAR when the device opens and
+ * vfio_pci_core_disable() unmaps them, so only an open device has the
+ * mapping; this returns it (vfio_pci_core_get_iomap()).  And
  * userspace can turn memory decoding off at any time: access a memory BAR
  * through the mapping only with the device's memory_lock held for read and
  * memory decoding found enabled, as vfio-pci's own accesses do.
@@ -196,17 +208,12 @@ EXPORT_SYMBOL_GPL(vfio_pci_vendor_data);
 void __iomem *vfio_pci_get_barmap(struct vfio_device *core_vdev, int bar)
 {
 	struct vfio_pci_core_device *vdev = vfio_pci_core(core_vdev);
-	int ret;
 
 	if (bar < 0 || bar >= PCI_STD_NUM_BARS ||
 	    !pci_resource_len(vdev->pdev, bar))
 		return IOMEM_ERR_PTR(-EINVAL);
 
-	ret = vfio_pci_core_setup_barmap(vdev, bar);
-	if (ret)
-		return IOMEM_ERR_PTR(ret);
-
-	return vdev->barmap[bar];
+	return vfio_pci_core_get_iomap(vdev, bar);
 }
 EXPORT_SYMBOL_GPL(vfio_pci_get_barmap);
 

@@ -20,7 +20,9 @@
 #include "vfio_pci_priv.h"
 #include "vfio_pci_vendor.h"
 
-#define TEST_IOMMUFD_OPS						\
+#define TEST_REQUIRED_OPS						\
+	.get_region_info_caps = vfio_pci_ioctl_get_region_info,		\
+	.match_token_uuid = vfio_pci_core_match_token_uuid,		\
 	.bind_iommufd	= vfio_iommufd_physical_bind,			\
 	.unbind_iommufd	= vfio_iommufd_physical_unbind,			\
 	.attach_ioas	= vfio_iommufd_physical_attach_ioas,		\
@@ -28,23 +30,23 @@
 
 static const struct vfio_device_ops test_device_ops = {
 	.name		= "vfio-pci",
-	.init		= vfio_pci_core_init_dev,
+	.init		= vfio_pci_init_dev,
 	.release	= vfio_pci_release_dev,
-	TEST_IOMMUFD_OPS,
+	TEST_REQUIRED_OPS,
 };
 
 static const struct vfio_device_ops test_device_ops_no_init = {
 	.name		= "vfio-pci",
 	.release	= vfio_pci_release_dev,
-	TEST_IOMMUFD_OPS,
+	TEST_REQUIRED_OPS,
 };
 
 /* A release in the vendor could not drop the vendor module's reference. */
 static const struct vfio_device_ops test_device_ops_own_release = {
 	.name		= "vfio-pci",
-	.init		= vfio_pci_core_init_dev,
+	.init		= vfio_pci_init_dev,
 	.release	= vfio_pci_core_release_dev,
-	TEST_IOMMUFD_OPS,
+	TEST_REQUIRED_OPS,
 };
 
 static struct vfio_pci_vendor_list test_list;
@@ -169,11 +171,35 @@ static void unregister_all(struct kunit *test, int n)
 		kunit_release_action(test, unregister_action, &vendors[i].ops);
 }
 
+/* vfio_pci_core_match() would call a NULL .match_token_uuid */
+static const struct vfio_device_ops test_device_ops_no_token = {
+	.name		= "vfio-pci",
+	.init		= vfio_pci_init_dev,
+	.release	= vfio_pci_release_dev,
+	.get_region_info_caps = vfio_pci_ioctl_get_region_info,
+	.bind_iommufd	= vfio_iommufd_physical_bind,
+	.unbind_iommufd	= vfio_iommufd_physical_unbind,
+	.attach_ioas	= vfio_iommufd_physical_attach_ioas,
+	.detach_ioas	= vfio_iommufd_physical_detach_ioas,
+};
+
+/* vfio core would answer no VFIO_DEVICE_GET_REGION_INFO */
+static const struct vfio_device_ops test_device_ops_no_region_info = {
+	.name		= "vfio-pci",
+	.init		= vfio_pci_init_dev,
+	.release	= vfio_pci_release_dev,
+	.match_token_uuid = vfio_pci_core_match_token_uuid,
+	.bind_iommufd	= vfio_iommufd_physical_bind,
+	.unbind_iommufd	= vfio_iommufd_physical_unbind,
+	.attach_ioas	= vfio_iommufd_physical_attach_ioas,
+	.detach_ioas	= vfio_iommufd_physical_detach_ioas,
+};
+
 static const struct vfio_device_ops test_device_ops_misnamed = {
 	.name		= "vfio-pci-vendor-test",
-	.init		= vfio_pci_core_init_dev,
+	.init		= vfio_pci_init_dev,
 	.release	= vfio_pci_release_dev,
-	TEST_IOMMUFD_OPS,
+	TEST_REQUIRED_OPS,
 };
 
 static void vendor_register_checks_ops(struct kunit *test)
@@ -206,6 +232,12 @@ static void vendor_register_checks_ops(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, test_register(&ops), -EINVAL);
 	ops = vendors[0].ops;
 	ops.device_ops = &test_device_ops_own_release;
+	KUNIT_EXPECT_EQ(test, test_register(&ops), -EINVAL);
+	ops = vendors[0].ops;
+	ops.device_ops = &test_device_ops_no_token;
+	KUNIT_EXPECT_EQ(test, test_register(&ops), -EINVAL);
+	ops = vendors[0].ops;
+	ops.device_ops = &test_device_ops_no_region_info;
 	KUNIT_EXPECT_EQ(test, test_register(&ops), -EINVAL);
 	ops = vendors[0].ops;
 	ops.name = long_name;
@@ -569,6 +601,6 @@ static struct kunit_suite vfio_pci_vendor_test_suite = {
 
 kunit_test_suite(vfio_pci_vendor_test_suite);
 
-MODULE_IMPORT_NS(EXPORTED_FOR_KUNIT_TESTING);
+MODULE_IMPORT_NS("EXPORTED_FOR_KUNIT_TESTING");
 MODULE_LICENSE("GPL");
 MODULE_DESCRIPTION("KUnit tests for vfio-pci vendor ops");

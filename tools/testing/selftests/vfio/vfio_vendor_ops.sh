@@ -98,7 +98,7 @@ TRAP_PARAM=/sys/module/$EDU_MOD/parameters/trap_bar0
 DEBUGFS=/sys/kernel/debug
 KMEMLEAK=$DEBUGFS/kmemleak
 
-NUM_TESTS=18
+NUM_TESTS=19
 BIND_CYCLES=${VFIO_BIND_CYCLES:-100}
 MODULE_CYCLES=${VFIO_MODULE_CYCLES:-50}
 
@@ -534,6 +534,54 @@ test_reload() {
 	log_has "$MARK" "$EDU1: driven by vendor driver $EDU_MOD"
 }
 
+# f2. vfio-pci's per-device module parameters reach vendor-driven devices:
+# vfio-pci latches nointxmask and disable_idle_d3 into each device it
+# allocates (vfio_pci_init_dev(), which a vendor's .init calls), and vfio
+# shows the latched values in debugfs.
+# vfio's debugfs directory of a device is named after its parent, the PCI
+# device
+vfio_dev_debugfs() {
+	echo "/sys/kernel/debug/vfio/$1/pci"
+}
+
+expect_params() {
+	EP_DIR=$(vfio_dev_debugfs "$1")
+	if [ ! -r "$EP_DIR/nointxmask" ]; then
+		log "$1: no per-device parameters in debugfs (CONFIG_VFIO_DEBUGFS?)"
+		return 1
+	fi
+	EP_GOT="$(cat "$EP_DIR/nointxmask") $(cat "$EP_DIR/disable_idle_d3")"
+	if [ "$EP_GOT" != "$2" ]; then
+		log "$1: nointxmask, disable_idle_d3 are $EP_GOT, want $2"
+		return 1
+	fi
+}
+
+test_params() {
+	TP_P=/sys/module/$VFIO_MOD/parameters
+	mount_debugfs || return 1
+	need_vfio_pci || return 1
+	unbind_own_vfio || return 1
+	echo Y >"$TP_P/nointxmask" && echo Y >"$TP_P/disable_idle_d3" || {
+		log "cannot set vfio-pci's nointxmask and disable_idle_d3"
+		return 1
+	}
+	TP_RC=0
+	bind "$EDU1" || TP_RC=1
+	bind "$TESTDEV" || TP_RC=1
+	[ $TP_RC -eq 0 ] && expect_vendor "$EDU1" "$EDU_MOD" || TP_RC=1
+	[ $TP_RC -eq 0 ] && expect_params "$EDU1" "Y Y" || TP_RC=1
+	[ $TP_RC -eq 0 ] && expect_params "$TESTDEV" "Y Y" || TP_RC=1
+	echo N >"$TP_P/nointxmask"
+	echo N >"$TP_P/disable_idle_d3"
+	unbind_own_vfio || TP_RC=1
+	[ $TP_RC -eq 0 ] || return 1
+	# and a device bound after the change has the new values
+	bind "$EDU1" || return 1
+	expect_params "$EDU1" "N N" || return 1
+	unbind "$EDU1"
+}
+
 # g. a device bound while vfio-pci loads gets no vendor driver until rebound
 test_reload_with_override() {
 	RO_OK=0
@@ -947,6 +995,10 @@ test_end refcount_release $?
 test_begin
 test_reload
 test_end reload $?
+
+test_begin
+test_params
+test_end vfio_pci_params $?
 
 test_begin
 test_reload_with_override

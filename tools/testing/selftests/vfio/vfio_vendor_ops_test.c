@@ -1293,6 +1293,83 @@ TEST_F(vfio_dev, remap_handshake)
 	close(efd);
 }
 
+/*
+ * Export @len bytes of BAR @bar as a dma-buf (VFIO_DEVICE_FEATURE_DMA_BUF).
+ * Return: the dma-buf fd, or -errno.
+ */
+static int dma_buf_export(int device, __u32 bar, __u64 len)
+{
+	__u64 buf[(sizeof(struct vfio_device_feature) +
+		   sizeof(struct vfio_device_feature_dma_buf) +
+		   sizeof(struct vfio_region_dma_range) + 7) / 8] = {};
+	struct vfio_device_feature *hdr = (void *)buf;
+	struct vfio_device_feature_dma_buf *get = (void *)hdr->data;
+	struct vfio_region_dma_range *range = (void *)(get + 1);
+	int fd;
+
+	hdr->argsz = sizeof(buf);
+	hdr->flags = VFIO_DEVICE_FEATURE_GET | VFIO_DEVICE_FEATURE_DMA_BUF;
+	get->region_index = bar;
+	get->open_flags = O_RDWR | O_CLOEXEC;
+	get->nr_ranges = 1;
+	range->offset = 0;
+	range->length = len;
+	fd = ioctl(device, VFIO_DEVICE_FEATURE, hdr);
+	return fd < 0 ? -errno : fd;
+}
+
+/*
+ * A dma-buf reaches the BAR without the driver, like an mmap: a trapped
+ * BAR, or one being trapped, is not exported.  (The test kernel has
+ * CONFIG_PCI_P2PDMA, without which there is no dma-buf export at all.)
+ */
+TEST_F(vfio_dev, dma_buf_trapped)
+{
+	const int fds[] = { self->container, self->group };
+	__u32 pending, trapped, *map;
+	int index, efd, dbuf, ret;
+	pid_t pid;
+
+	if (!expect_remap())
+		SKIP(return, "plain vfio-pci traps no BAR");
+
+	/* Trapped from open */
+	edu_open_trapped(_metadata, self, true);
+	ret = dma_buf_export(self->device, 0, getpagesize());
+	ASSERT_NE(-ENOTTY, ret)
+		TH_LOG("no VFIO_DEVICE_FEATURE_DMA_BUF: CONFIG_PCI_P2PDMA?");
+	EXPECT_EQ(-EBUSY, ret);
+	if (ret >= 0)
+		close(ret);
+
+	/* mmap-able: exported */
+	if (!remap_setup(_metadata, self, &index, &map, &efd))
+		return;
+	dbuf = dma_buf_export(self->device, 0, getpagesize());
+	ASSERT_LE(0, dbuf)
+		TH_LOG("export of mmap-able BAR0: %s", strerror(-dbuf));
+
+	/* Being trapped, then trapped: refused */
+	pid = trap_in_child(fds, ARRAY_SIZE(fds), map);
+	ASSERT_LT(0, pid);
+	ASSERT_NE(0U, wait_eventfd(efd, SIGNAL_WAIT_MS))
+		TH_LOG("no remap request within %d ms", SIGNAL_WAIT_MS);
+	ASSERT_TRUE(remap_state(self->device, index, &pending, &trapped));
+	EXPECT_EQ(1U, pending);
+	EXPECT_EQ(-EBUSY, dma_buf_export(self->device, 0, getpagesize()));
+	EXPECT_EQ(0, ack_remap_seq(self->device,
+				   remap_seq(self->device, index), 0));
+	EXPECT_EQ(0, child_status(pid));
+	ret = dma_buf_export(self->device, 0, getpagesize());
+	EXPECT_EQ(-EBUSY, ret);
+	if (ret >= 0)
+		close(ret);
+
+	close(dbuf);
+	munmap(map, getpagesize());
+	close(efd);
+}
+
 TEST_F(vfio_dev, remap_not_listening)
 {
 	int index, efd;

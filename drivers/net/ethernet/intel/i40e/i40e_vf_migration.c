@@ -587,7 +587,7 @@ static int i40e_vfm_init_dev(struct vfio_device *core_vdev)
 	struct vfio_pci_core_device *vdev = vfio_pci_core(core_vdev);
 	int ret;
 
-	ret = vfio_pci_core_init_dev(core_vdev);
+	ret = vfio_pci_init_dev(core_vdev);
 	if (ret)
 		return ret;
 
@@ -607,16 +607,20 @@ static const struct vfio_device_ops i40e_vfm_device_ops = {
 	.open_device	= i40e_vfm_open_device,
 	.close_device	= vfio_pci_core_close_device,
 	.ioctl		= vfio_pci_core_ioctl,
+	.get_region_info_caps = vfio_pci_ioctl_get_region_info,
 	.device_feature	= vfio_pci_core_ioctl_feature,
 	.read		= vfio_pci_core_read,
 	.write		= i40e_vfm_write,
 	.mmap		= vfio_pci_core_mmap,
 	.request	= vfio_pci_core_request,
 	.match		= vfio_pci_core_match,
+	.match_token_uuid = vfio_pci_core_match_token_uuid,
 	.bind_iommufd	= vfio_iommufd_physical_bind,
 	.unbind_iommufd	= vfio_iommufd_physical_unbind,
 	.attach_ioas	= vfio_iommufd_physical_attach_ioas,
 	.detach_ioas	= vfio_iommufd_physical_detach_ioas,
+	.pasid_attach_ioas	= vfio_iommufd_physical_pasid_attach_ioas,
+	.pasid_detach_ioas	= vfio_iommufd_physical_pasid_detach_ioas,
 };
 
 static void *i40e_vfm_probe(struct pci_dev *pdev)
@@ -649,7 +653,7 @@ static void *i40e_vfm_probe(struct pci_dev *pdev)
 		return ERR_PTR(vf_id);
 	}
 
-	vfm = kzalloc(sizeof(*vfm), GFP_KERNEL);
+	vfm = kzalloc_obj(*vfm);
 	if (!vfm)
 		return ERR_PTR(-ENOMEM);
 

@@ -458,6 +458,6 @@ static struct kunit_suite i40e_vfm_test_suite = {
 
 kunit_test_suite(i40e_vfm_test_suite);
 
-MODULE_IMPORT_NS(EXPORTED_FOR_KUNIT_TESTING);
+MODULE_IMPORT_NS("EXPORTED_FOR_KUNIT_TESTING");
 MODULE_LICENSE("GPL");
 MODULE_DESCRIPTION("KUnit tests for the i40e VF migration module");
