@@ -8,7 +8,7 @@ BASE ?= 7.3
 export BASE
 LOGS := build$(if $(filter-out 7.3,$(BASE)),/$(BASE))/logs
 
-.PHONY: demo check deps tree build selftests initramfs test shell export gates docs qemu10 clean
+.PHONY: demo check deps tree build selftests initramfs test bench shell export gates docs qemu10 clean
 
 demo: deps build
 	$(RIG)/selftests.sh
@@ -40,6 +40,11 @@ test: selftests initramfs qemu10
 	$(RIG)/vm.sh test 2400
 	$(RIG)/check-log.sh $(LOGS)/test.log
 	$(RIG)/results.sh $(LOGS)/test.log
+
+# One VM boot of benchmarks, each figure a ratio (or, for QEMU's downtime,
+# milliseconds) over RIG_BENCH_ROUNDS rounds (5); table in build/bench.txt.
+bench: deps build selftests initramfs qemu10
+	$(RIG)/bench.sh
 
 shell: selftests initramfs
 	$(RIG)/vm.sh shell

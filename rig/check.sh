@@ -5,7 +5,8 @@
 # CHECK_BASES (default "7.3 6.12") says which bases run, in order:
 #   7.3   mainline, the series in patches/: every gate (tree, overlay,
 #         checkpatch, build, per-patch build, W=1/sparse/kernel-doc, docs)
-#         and the VM suite with QEMU 7.2 and QEMU 10
+#         and the VM suite with QEMU 7.2 and QEMU 10, then a one-round
+#         make bench (every figure must come out)
 #   6.12  the 6.12.y LTS backport in patches-6.12/: apply, build and the
 #         same VM suite; its results are named "6.12: ..."
 set -uo pipefail
@@ -78,6 +79,10 @@ check_mainline() {
 	gate vm-boot "$RIG_DIR/vm.sh" test 2400
 	gate vm-splat "$RIG_DIR/check-log.sh" "$LOG_DIR/test.log"
 	vm_results "$LOG_DIR/test.log" ""
+	# make bench, one round at 1 MiB: every figure must come out; the
+	# ratios are not pass/fail.
+	gate bench-smoke env RIG_BENCH_ROUNDS=1 RIG_BENCH_SIZES=1 \
+		"$RIG_DIR/bench.sh"
 }
 
 check_backport() {

@@ -1,6 +1,6 @@
 #!/bin/bash
 # Pack the test VM's initramfs: busybox, the kernel's modules, the
-# selftests and the guest scripts.
+# selftests, the guest scripts and tools.
 set -euo pipefail
 . "$(dirname "$0")/common.sh"
 
@@ -21,12 +21,19 @@ cp "$RIG_DIR/guest/init" "$root/init"
 cp "$RIG_DIR"/guest/*.sh "$root/rig/" 2>/dev/null || true
 chmod +x "$root/init"
 
-# The demo's own tool, built against the tree's uAPI.
+# The demo's, the benchmark's and the reliability suite's own tools, built
+# against the tree's uAPI; vfio-bench and vfio-reliab share vfio-lib.c.
 kmake -s headers_install >/dev/null
 gcc -static -O2 -Wall -Wextra -Werror -isystem "$KOUT/usr/include" \
 	-o "$root/usr/bin/vfio-peek" "$RIG_DIR/guest/vfio-peek.c"
 gcc -static -O2 -Wall -Wextra -Werror -isystem "$KOUT/usr/include" \
 	-o "$root/usr/bin/edu-state" "$RIG_DIR/guest/edu-state.c"
+gcc -static -O2 -Wall -Wextra -Werror -isystem "$KOUT/usr/include" \
+	-o "$root/usr/bin/vfio-bench" "$RIG_DIR/guest/vfio-bench.c" \
+	"$RIG_DIR/guest/vfio-lib.c"
+gcc -static -O2 -Wall -Wextra -Werror -isystem "$KOUT/usr/include" \
+	-o "$root/usr/bin/vfio-reliab" "$RIG_DIR/guest/vfio-reliab.c" \
+	"$RIG_DIR/guest/vfio-lib.c"
 cp "$RIG_DIR/guest/qmp-migrate.py" "$root/rig/"
 
 if [ -d "$GUEST_DIR/selftests" ]; then

@@ -16,11 +16,22 @@
 #   2. corrupt_stream: save to a file, corrupt the edu stream in it, and
 #      see the destination fail to load (exit status 1) while edu #2 keeps
 #      its state and still answers
+#
+#   qemu-migrate.sh [TEST...]   runs the named tests only (make bench)
 . /rig/migrate-lib.sh
 QEMU=/usr/bin/qemu-system-x86_64	# the host's, inside the chroot
 
+ALL="migration corrupt_stream"
+TESTS=${*:-$ALL}
+for tn in $TESTS; do
+	case " $ALL " in
+	*" $tn "*) ;;
+	*) echo "qemu-migrate.sh: no test $tn (tests: $ALL)" >&2; exit 2 ;;
+	esac
+done
+
 echo "TAP version 13"
-echo "1..2"
+echo "1..$(echo "$TESTS" | wc -w)"
 
 # qemu NAME BDF [ARGS...]: a paused QEMU 7.2 with the device
 qemu() {
@@ -107,13 +118,14 @@ open('/tmp/vm.mig', 'wb').write(d.replace(b'EDUm', b'EDUx'))" ||
 	edu-state "$EDU2" fact 6 | grep -qx factorial=720
 }
 
-if mig_setup; then
-	test_migration
-	result $? migration
-	test_corrupt_stream
-	result $? corrupt_stream
-else
-	result 1 migration
-	result 1 corrupt_stream
-fi
+setup_ok=0
+mig_setup || setup_ok=1
+for tn in $TESTS; do
+	if [ $setup_ok -eq 0 ]; then
+		"test_$tn"
+		result $? "$tn"
+	else
+		result 1 "$tn"
+	fi
+done
 exit $FAILED
