@@ -8,7 +8,7 @@ BASE ?= 7.3
 export BASE
 LOGS := build$(if $(filter-out 7.3,$(BASE)),/$(BASE))/logs
 
-.PHONY: demo check deps tree build selftests initramfs test bench shell export gates docs qemu10 clean
+.PHONY: demo check deps tree build selftests initramfs test bench stress shell export gates docs qemu10 clean
 
 demo: deps build
 	$(RIG)/selftests.sh
@@ -45,6 +45,14 @@ test: selftests initramfs qemu10
 # milliseconds) over RIG_BENCH_ROUNDS rounds (5); table in build/bench.txt.
 bench: deps build selftests initramfs qemu10
 	$(RIG)/bench.sh
+
+# The reliability suite (fault injection, stream fuzzing, concurrency
+# stress, surprise removal) at length, in a VM boot of its own; make check
+# runs it sized for CI.
+stress: deps build selftests initramfs
+	RIG_RELIAB=long $(RIG)/vm.sh reliability 5400
+	$(RIG)/check-log.sh --faults $(LOGS)/reliability.log
+	$(RIG)/results.sh $(LOGS)/reliability.log
 
 shell: selftests initramfs
 	$(RIG)/vm.sh shell

@@ -6,7 +6,8 @@
 #   7.3   mainline, the series in patches/: every gate (tree, overlay,
 #         checkpatch, build, per-patch build, W=1/sparse/kernel-doc, docs)
 #         and the VM suite with QEMU 7.2 and QEMU 10, then a one-round
-#         make bench (every figure must come out)
+#         make bench (every figure must come out) and the reliability
+#         suite at its smoke size (rig/guest/reliability.sh)
 #   6.12  the 6.12.y LTS backport in patches-6.12/: apply, build and the
 #         same VM suite; its results are named "6.12: ..."
 set -uo pipefail
@@ -83,6 +84,13 @@ check_mainline() {
 	# ratios are not pass/fail.
 	gate bench-smoke env RIG_BENCH_ROUNDS=1 RIG_BENCH_SIZES=1 \
 		"$RIG_DIR/bench.sh"
+	# The reliability suite, sized for CI (make stress runs it longer), in
+	# a boot of its own; the allocation failures it injects are no splat.
+	gate vm-reliability env RIG_RELIAB=smoke "$RIG_DIR/vm.sh" reliability 1800
+	gate reliability-splat "$RIG_DIR/check-log.sh" --faults \
+		"$LOG_DIR/reliability.log"
+	vm_results "$LOG_DIR/reliability.log" ""
+	grep -h '^RIG-RELIAB: summary' "$LOG_DIR/reliability.log" || true
 }
 
 check_backport() {

@@ -33,10 +33,13 @@ note = open(note).read()
 if note:
     body = note.rstrip("\n") + "\n\n" + body
 # Lines marked [mainline] are the mainline series' only.
-mark = "[mainline]"
-body = "".join(l[len(mark):] if l.startswith(mark) else l
+# Lines marked [6.12] are the backport's only.
+mark, mark12 = "[mainline]", "[6.12]"
+body = "".join(l[len(mark):] if l.startswith(mark) else
+               l[len(mark12):] if l.startswith(mark12) else l
                for l in body.splitlines(True)
-               if not (note and l.startswith(mark)))
+               if not (note and l.startswith(mark)) and
+               not (not note and l.startswith(mark12)))
 body = body.replace("BASE_DESCRIPTION", base)
 text = text.replace("*** SUBJECT HERE ***", subject.strip())
 text = text.replace("*** BLURB HERE ***\n", body)

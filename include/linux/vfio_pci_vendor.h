@@ -69,7 +69,9 @@ void vfio_pci_release_dev(struct vfio_device *core_vdev);
  * @ops: the vendor driver; must stay valid until unregistered
  *
  * Devices that vfio-pci binds after this call are offered to @ops->probe.
- * Devices already bound are not.  Registration takes no module reference:
+ * So are the plain devices already bound, soon after the call, from a
+ * workqueue: one that a vendor takes and that nothing holds open is bound
+ * again, with the vendor's ops.  Registration takes no module reference:
  * the vendor module depends on vfio-pci through its symbols, and vfio-pci
  * pins the vendor module only while a device uses it.
  *

@@ -4,13 +4,18 @@
 # then the full kernel log for the splat check.  "rig.suites=a,b" on the
 # kernel command line (RIG_SUITES=a,b rig/vm.sh test) runs only those of
 # kunit, selftests, qemu and qemu10 (to iterate on one; make check runs all).
+# "test.sh reliability" (rig.mode=reliability, a boot of its own) runs the
+# reliability suite, at the level rig.reliab=smoke|long says (smoke).
 results=/tmp/results
 suites=kunit,selftests,qemu,qemu10
+reliab=smoke
 for arg in $(cat /proc/cmdline); do
 	case "$arg" in
 	rig.suites=?*) suites=${arg#rig.suites=} ;;
+	rig.reliab=?*) reliab=${arg#rig.reliab=} ;;
 	esac
 done
+[ $# -gt 0 ] && suites=$1
 want() { case ",$suites," in *",$1,"*) return 0 ;; esac; return 1; }
 
 run_suite() {
@@ -61,6 +66,7 @@ fi
 want selftests && run_suite selftests /selftests/vfio/vfio_vendor_ops.sh
 want qemu && run_suite qemu sh /rig/qemu-migrate.sh
 want qemu10 && run_suite qemu10 sh /rig/qemu10-migrate.sh
+want reliability && run_suite reliability sh /rig/reliability.sh "$reliab"
 
 echo "RIG: results begin"
 cat "$results"

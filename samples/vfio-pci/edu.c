@@ -18,7 +18,11 @@
  * .close_device, and .write, which watches DMA commands.
  *
  * The fail_probe parameter makes probe fail, to test that vfio-pci falls
- * back to driving the device alone.
+ * back to driving the device alone.  The synthetic_state parameter adds
+ * up to 64 MiB of generated, checked state to each migration stream of
+ * the devices bound after it is set, to measure the migration data path:
+ *
+ *   echo $((16 << 20)) > /sys/module/vfio_pci_edu/parameters/synthetic_state
  *
  * While a device is open, it also has a VFIO_IRQ_TYPE_REMAP_BAR_REGION
  * interrupt, through which the sample asks userspace to stop mapping BAR0
@@ -86,6 +90,7 @@
 #include <linux/iova_bitmap.h>
 #include <linux/module.h>
 #include <linux/pci.h>
+#include <linux/random.h>
 #include <linux/slab.h>
 #include <linux/unaligned.h>
 #include <linux/vfio.h>
@@ -145,10 +150,22 @@
  * device's timer before the stopped device is saved; and the device's 4 KiB
  * DMA buffer, which only the device's DMA reaches, through userspace's
  * IOMMU mappings.
+ *
+ * Synthetic state: with the synthetic_state parameter set to N bytes when
+ * the device binds, every stream saved also carries N bytes that stand for
+ * a large device's state, to measure the migration data path with: @flags
+ * has EDU_STREAM_SYNTHETIC, @length counts the whole stream, and the header
+ * is followed by struct edu_synthetic and N / 8 little-endian words, word
+ * i being edu_synthetic_word(@seed, i) for a @seed chosen at each save.
+ * The destination takes such a stream when its own synthetic_state was at
+ * least N when it was bound, and checks every word before it restores
+ * anything.
  */
 #define EDU_STREAM_MAGIC	0x6d554445	/* "EDUm" */
 #define EDU_STREAM_VERSION	2
 #define EDU_STREAM_VERSION_1	1
+#define EDU_STREAM_SYNTHETIC	BIT(0)	/* in @flags, version 2 only */
+#define EDU_SYNTHETIC_MAX	SZ_64M
 
 struct edu_stream {
 	__le32	magic;
@@ -165,6 +182,20 @@ struct edu_stream {
 	__le64	dma_count;
 };
 
+struct edu_synthetic {
+	__le64	seed;
+	__le64	size;		/* bytes of words that follow */
+};
+
+#define EDU_SYNTHETIC_HDR	(sizeof(struct edu_stream) + \
+				 sizeof(struct edu_synthetic))
+
+/* A cheap pattern in which every word differs from its neighbours */
+static u64 edu_synthetic_word(u64 seed, u64 i)
+{
+	return (seed ^ i) * 0x9e3779b97f4a7c15ULL;
+}
+
 static bool fail_probe;
 module_param(fail_probe, bool, 0644);
 MODULE_PARM_DESC(fail_probe, "Refuse every edu device with -EIO (for testing vfio-pci's fallback)");
@@ -172,6 +203,29 @@ MODULE_PARM_DESC(fail_probe, "Refuse every edu device with -EIO (for testing vfi
 static bool trap_bar0 = true;
 module_param(trap_bar0, bool, 0644);
 MODULE_PARM_DESC(trap_bar0, "Trap BAR0 from open, to log DMA for any userspace, including one without the REMAP_BAR_REGION interrupt (read at open; default on)");
+
+static unsigned int synthetic_state;
+
+static int synthetic_state_set(const char *val, const struct kernel_param *kp)
+{
+	unsigned int size;
+	int ret;
+
+	ret = kstrtouint(val, 0, &size);
+	if (ret)
+		return ret;
+	if (size > EDU_SYNTHETIC_MAX || size % 8)
+		return -EINVAL;
+	WRITE_ONCE(synthetic_state, size);
+	return 0;
+}
+
+static const struct kernel_param_ops synthetic_state_ops = {
+	.set = synthetic_state_set,
+	.get = param_get_uint,
+};
+module_param_cb(synthetic_state, &synthetic_state_ops, &synthetic_state, 0644);
+MODULE_PARM_DESC(synthetic_state, "Bytes of synthetic device state (a checked pattern) each migration stream carries, to measure the migration data path: a multiple of 8, at most 64 MiB, read when a device binds (default 0)");
 
 static struct dentry *edu_debugfs_root;
 
@@ -440,17 +494,40 @@ static const struct file_operations edu_dma_log_fops = {
 	.llseek	= default_llseek,
 };
 
+/* The synthetic state after the header: a seed, then the pattern */
+static void edu_save_synthetic(struct edu_stream *st, u32 size)
+{
+	struct edu_synthetic *syn = (void *)(st + 1);
+	__le64 *word = (__le64 *)(syn + 1);
+	u64 seed = get_random_u64(), i;
+
+	syn->seed = cpu_to_le64(seed);
+	syn->size = cpu_to_le64(size);
+	for (i = 0; i < size / 8; i++) {
+		word[i] = cpu_to_le64(edu_synthetic_word(seed, i));
+		if (!(i % (SZ_1M / 8)))
+			cond_resched();
+	}
+}
+
 static ssize_t edu_save(struct vfio_pci_core_device *vdev, void *buf,
 			size_t size)
 {
 	void __iomem *bar0 = vfio_pci_get_barmap(&vdev->vdev, 0);
+	size_t len = sizeof(struct edu_stream);
 	struct edu_stream *st = buf;
+	u32 synthetic = 0;
 	u16 cmd;
 
 	if (IS_ERR(bar0))
 		return PTR_ERR(bar0);
-	if (size < sizeof(*st))
+	if (size < len)
 		return -ENOSPC;
+	/* @size is the stream_max edu_init_dev() chose from synthetic_state */
+	if (size >= EDU_SYNTHETIC_HDR + 8) {
+		synthetic = ALIGN_DOWN(size - EDU_SYNTHETIC_HDR, 8);
+		len = EDU_SYNTHETIC_HDR + synthetic;
+	}
 
 	/* Userspace may have turned decode off: it is on while we read. */
 	cmd = vfio_pci_memory_lock_and_enable(vdev);
@@ -472,10 +549,37 @@ static ssize_t edu_save(struct vfio_pci_core_device *vdev, void *buf,
 
 	st->magic = cpu_to_le32(EDU_STREAM_MAGIC);
 	st->version = cpu_to_le16(EDU_STREAM_VERSION);
-	st->flags = 0;
-	st->length = cpu_to_le32(sizeof(*st));
+	st->flags = cpu_to_le16(synthetic ? EDU_STREAM_SYNTHETIC : 0);
+	st->length = cpu_to_le32(len);
+	if (synthetic)
+		edu_save_synthetic(st, synthetic);
 
-	return sizeof(*st);
+	return len;
+}
+
+/* 0 if the synthetic state after @st is the pattern it says, or -EINVAL */
+static int edu_check_synthetic(struct pci_dev *pdev,
+			       const struct edu_stream *st, size_t len)
+{
+	const struct edu_synthetic *syn = (const void *)(st + 1);
+	const __le64 *word = (const __le64 *)(syn + 1);
+	u64 seed = le64_to_cpu(syn->seed), i;
+
+	if (le64_to_cpu(syn->size) != len - EDU_SYNTHETIC_HDR) {
+		pci_err(pdev, "migration: synthetic state of %llu bytes in a stream of %zu\n",
+			le64_to_cpu(syn->size), len);
+		return -EINVAL;
+	}
+	for (i = 0; i < (len - EDU_SYNTHETIC_HDR) / 8; i++) {
+		if (le64_to_cpu(word[i]) != edu_synthetic_word(seed, i)) {
+			pci_err(pdev, "migration: synthetic state differs at byte %llu\n",
+				i * 8);
+			return -EINVAL;
+		}
+		if (!(i % (SZ_1M / 8)))
+			cond_resched();
+	}
+	return 0;
 }
 
 /* The n to compute again, -1 to leave the factorial alone, or -EINVAL */
@@ -484,10 +588,12 @@ static int edu_check_stream(struct pci_dev *pdev, const struct edu_stream *st,
 {
 	u16 version = le16_to_cpu(st->version);
 	int n;
+	u16 flags = le16_to_cpu(st->flags);
 
-	if (le32_to_cpu(st->magic) != EDU_STREAM_MAGIC || st->flags ||
+	if (le32_to_cpu(st->magic) != EDU_STREAM_MAGIC ||
+	    (flags & ~EDU_STREAM_SYNTHETIC) ||
 	    (version != EDU_STREAM_VERSION &&
-	     (version != EDU_STREAM_VERSION_1 || st->factorial))) {
+	     (version != EDU_STREAM_VERSION_1 || st->factorial || flags))) {
 		pci_err(pdev, "migration: not an edu stream of version %d or %d\n",
 			EDU_STREAM_VERSION_1, EDU_STREAM_VERSION);
 		return -EINVAL;
@@ -512,6 +618,7 @@ static int edu_load(struct vfio_pci_core_device *vdev, const void *buf,
 		    size_t len)
 {
 	void __iomem *bar0 = vfio_pci_get_barmap(&vdev->vdev, 0);
+	size_t want = sizeof(struct edu_stream);
 	struct pci_dev *pdev = vdev->pdev;
 	const struct edu_stream *st = buf;
 	int ret, n;
@@ -524,15 +631,28 @@ static int edu_load(struct vfio_pci_core_device *vdev, const void *buf,
 	/* The length is in the header: wait for it, then for all of it. */
 	if (len < offsetofend(struct edu_stream, length))
 		return -EAGAIN;
-	if (le32_to_cpu(st->length) != sizeof(*st)) {
+	if (le16_to_cpu(st->flags) & EDU_STREAM_SYNTHETIC) {
+		want = le32_to_cpu(st->length);
+		/* The helper refuses more than this device's stream_max. */
+		if (want < EDU_SYNTHETIC_HDR || (want - EDU_SYNTHETIC_HDR) % 8) {
+			pci_err(pdev, "migration: stream length %zu is no edu stream with synthetic state\n",
+				want);
+			return -EINVAL;
+		}
+	} else if (le32_to_cpu(st->length) != want) {
 		pci_err(pdev, "migration: stream length %u, expected %zu\n",
-			le32_to_cpu(st->length), sizeof(*st));
+			le32_to_cpu(st->length), want);
 		return -EINVAL;
 	}
-	if (len < sizeof(*st))
+	if (len < want)
 		return -EAGAIN;
-	if (len > sizeof(*st))
+	if (len > want)
 		return -EINVAL;
+	if (want > sizeof(*st)) {
+		ret = edu_check_synthetic(pdev, st, len);
+		if (ret)
+			return ret;
+	}
 
 	cmd = vfio_pci_memory_lock_and_enable(vdev);
 	n = edu_check_stream(pdev, st, ioread32(bar0 + EDU_REG_ID));
@@ -957,8 +1077,14 @@ static int edu_open_device(struct vfio_device *core_vdev)
 	edu->trapped_to_save = false;
 	edu->trapped_to_log = false;
 	edu->trap_always = READ_ONCE(trap_bar0);
-	if (edu->trap_always)
-		vfio_pci_core_trap_bars_on_open(edu->vdev, BIT(0));
+	if (edu->trap_always) {
+		ret = vfio_pci_core_trap_bars_on_open(edu->vdev, BIT(0));
+		if (ret) {
+			pci_err(edu->pdev, "cannot trap BAR0: %d\n", ret);
+			vfio_pci_core_close_device(core_vdev);
+			return ret;
+		}
+	}
 
 	/* Only for tests: a failure here leaves the device usable. */
 	edu->debugfs = debugfs_create_dir(pci_name(edu->pdev), edu_debugfs_root);
@@ -994,14 +1120,19 @@ static void edu_close_device(struct vfio_device *core_vdev)
 static int edu_init_dev(struct vfio_device *core_vdev)
 {
 	struct vfio_pci_core_device *vdev = vfio_pci_core(core_vdev);
+	size_t stream_max = sizeof(struct edu_stream);
+	u32 synthetic = READ_ONCE(synthetic_state);
 	int ret;
 
 	ret = vfio_pci_init_dev(core_vdev);
 	if (ret)
 		return ret;
 
+	/* The stream's size tells edu_save() how much synthetic state. */
+	if (synthetic)
+		stream_max = EDU_SYNTHETIC_HDR + synthetic;
 	ret = vfio_pci_core_init_migration(vdev, &edu_migration_ops,
-					   sizeof(struct edu_stream));
+					   stream_max);
 	if (ret) {
 		pci_err(vdev->pdev, "cannot set up migration: %d\n", ret);
 		vfio_pci_core_release_dev(core_vdev);

@@ -24,6 +24,7 @@
 #include <linux/slab.h>
 #include <linux/types.h>
 #include <linux/uaccess.h>
+#include <linux/workqueue.h>
 
 #include "vfio_pci_priv.h"
 #include "vfio_pci_vendor.h"
@@ -114,14 +115,23 @@ static bool vfio_pci_is_denylisted(struct pci_dev *pdev)
  * calls this first and adds them when it returns, undoing it with
  * vfio_pci_core_close_device() if that fails.
  *
- * Return: 0 or a negative errno from enabling the device.
+ * Return: 0, -ENODEV while vfio-pci unbinds the device to bind it again
+ * with a vendor driver that registered after it was bound (the device's
+ * new VFIO device, once bound, opens), or a negative errno from enabling
+ * the device.
  */
 int vfio_pci_open_device(struct vfio_device *core_vdev)
 {
 	struct vfio_pci_core_device *vdev =
 		container_of(core_vdev, struct vfio_pci_core_device, vdev);
+	struct vfio_pci_device *vpdev =
+		container_of(vdev, struct vfio_pci_device, core);
 	struct pci_dev *pdev = vdev->pdev;
 	int ret;
+
+	/* Being unbound, to be bound again with its vendor */
+	if (READ_ONCE(vpdev->replacing))
+		return -ENODEV;
 
 	ret = vfio_pci_core_enable(vdev);
 	if (ret)
@@ -225,12 +235,16 @@ static int vfio_pci_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 	const struct vfio_pci_vendor_driver_ops *vendor;
 	struct vfio_pci_device *vpdev;
 	void *vendor_data = NULL;
+	unsigned int gen;
+	bool no_vendor;
 	int ret;
 
 	if (vfio_pci_is_denylisted(pdev))
 		return -EINVAL;
 
-	if (!READ_ONCE(disable_vendor_ops)) {
+	gen = vfio_pci_vendor_generation();
+	no_vendor = READ_ONCE(disable_vendor_ops);
+	if (!no_vendor) {
 		vendor = vfio_pci_vendor_probe(pdev, &vendor_data);
 		if (vendor)
 			ops = vendor->device_ops;
@@ -245,6 +259,8 @@ static int vfio_pci_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 	}
 	vpdev->vendor = vendor;
 	vpdev->vendor_data = vendor_data;
+	vpdev->no_vendor = no_vendor;
+	vpdev->vendor_gen = gen;
 	if (vendor)
 		vpdev->core.vendor_name = vendor->name;
 
@@ -318,6 +334,184 @@ static struct pci_driver vfio_pci_driver = {
 	.dev_groups		= vfio_pci_dev_groups,
 };
 
+/* Set once vfio_pci_driver is registered, cleared before it goes */
+static bool vfio_pci_driver_live;
+
+/*
+ * Whether anything holds @pdev through VFIO: the device open, an fd that
+ * holds its registration (a cdev opened, not yet bound), a group or
+ * iommufd that owns its IOMMU group's DMA (vfio-pci leaves DMA ownership
+ * to its users), or VFs it enabled.  Under the device set's lock.
+ */
+static bool vfio_pci_in_use(struct vfio_pci_device *vpdev)
+{
+	struct vfio_device *core_vdev = &vpdev->core.vdev;
+	struct pci_dev *pdev = vpdev->core.pdev;
+
+	lockdep_assert_held(&core_vdev->dev_set->lock);
+
+	return core_vdev->open_count ||
+	       refcount_read(&core_vdev->refcount) != 1 ||
+	       (pdev->dev.iommu_group &&
+		iommu_group_dma_owner_claimed(pdev->dev.iommu_group)) ||
+	       pci_num_vf(pdev);
+}
+
+/*
+ * A plain device offered to the vendors registered now: if one takes it and
+ * nothing holds the device, bind it again so that the vendor drives it.  A
+ * trial probe finds the vendor, and is undone at once: the new binding
+ * probes again, as any bind does.
+ */
+static void vfio_pci_offer_one(struct pci_dev *pdev)
+{
+	const struct vfio_pci_vendor_driver_ops *vendor;
+	char name[VFIO_PCI_VENDOR_NAME_MAX];
+	struct vfio_pci_device *vpdev;
+	struct vfio_device *core_vdev;
+	void *vendor_data = NULL;
+	bool busy;
+	int ret;
+
+	device_lock(&pdev->dev);
+	if (pdev->dev.driver != &vfio_pci_driver.driver ||
+	    READ_ONCE(disable_vendor_ops))
+		goto out_unlock;
+	vpdev = container_of(dev_get_drvdata(&pdev->dev),
+			     struct vfio_pci_device, core);
+	if (vpdev->vendor || vpdev->no_vendor)
+		goto out_unlock;
+
+	vendor = vfio_pci_vendor_choose_registered(pdev, &vendor_data);
+	if (!vendor)
+		goto out_unlock;
+	strscpy(name, vendor->name);
+	vfio_pci_vendor_release(vendor, vendor_data);
+
+	/*
+	 * Never take a device from its user (vfio_pci_in_use()).  Otherwise
+	 * it cannot be opened from here on.
+	 */
+	core_vdev = &vpdev->core.vdev;
+	mutex_lock(&core_vdev->dev_set->lock);
+	busy = vfio_pci_in_use(vpdev);
+	if (!busy)
+		WRITE_ONCE(vpdev->replacing, true);
+	mutex_unlock(&core_vdev->dev_set->lock);
+	device_unlock(&pdev->dev);
+
+	if (busy) {
+		pci_info(pdev, "in use, so not bound again with vendor driver %s, which registered after the device was bound; unbind and bind it once it is closed to use the vendor driver\n",
+			 name);
+		return;
+	}
+
+	pci_info(pdev, "binding again with vendor driver %s, which registered after the device was bound\n",
+		 name);
+	/*
+	 * device_release_driver() takes the device lock: between the two,
+	 * only a cdev opened meanwhile holds the device (and the release
+	 * waits for it to be closed), or an unbind by the administrator,
+	 * after which the device is bound to vfio-pci again.
+	 */
+	device_release_driver(&pdev->dev);
+	ret = device_driver_attach(&vfio_pci_driver.driver, &pdev->dev);
+	if (ret)
+		pci_err(pdev, "binding again with vfio-pci failed (%d); bind it through sysfs\n",
+			ret);
+	return;
+
+out_unlock:
+	device_unlock(&pdev->dev);
+}
+
+struct vfio_pci_bound {
+	struct pci_dev		**pdevs;
+	unsigned int		nr;
+	unsigned int		cap;
+};
+
+static int vfio_pci_collect_bound(struct device *dev, void *data)
+{
+	struct vfio_pci_bound *bound = data;
+
+	if (bound->nr == bound->cap) {
+		unsigned int cap = max(16U, bound->cap * 2);
+		struct pci_dev **pdevs;
+
+		pdevs = krealloc_array(bound->pdevs, cap, sizeof(*pdevs),
+				       GFP_KERNEL);
+		if (!pdevs)
+			return -ENOMEM;
+		bound->pdevs = pdevs;
+		bound->cap = cap;
+	}
+	bound->pdevs[bound->nr++] = pci_dev_get(to_pci_dev(dev));
+	return 0;
+}
+
+static void vfio_pci_offer_work_fn(struct work_struct *work)
+{
+	struct vfio_pci_bound bound = {};
+	unsigned int i;
+
+	if (!READ_ONCE(vfio_pci_driver_live))
+		return;
+	if (driver_for_each_device(&vfio_pci_driver.driver, NULL, &bound,
+				   vfio_pci_collect_bound))
+		pr_warn("out of memory offering bound devices to a vendor driver; unbind and bind them to use it\n");
+	for (i = 0; i < bound.nr; i++) {
+		vfio_pci_offer_one(bound.pdevs[i]);
+		pci_dev_put(bound.pdevs[i]);
+	}
+	kfree(bound.pdevs);
+}
+
+static DECLARE_WORK(vfio_pci_offer_work, vfio_pci_offer_work_fn);
+
+/*
+ * A device is bound only once vfio_pci_probe() returns: a vendor that
+ * registered while it was being probed may have come too late for the
+ * probe's choice, and too early for the offer of the bound devices.
+ */
+static int vfio_pci_bus_notify(struct notifier_block *nb,
+			       unsigned long action, void *data)
+{
+	struct device *dev = data;
+	struct vfio_pci_device *vpdev;
+
+	if (action != BUS_NOTIFY_BOUND_DRIVER ||
+	    dev->driver != &vfio_pci_driver.driver)
+		return NOTIFY_DONE;
+
+	vpdev = container_of(dev_get_drvdata(dev), struct vfio_pci_device,
+			     core);
+	/* The device is on the driver's list before the count is read. */
+	smp_mb();
+	if (!vpdev->vendor && !vpdev->no_vendor &&
+	    vpdev->vendor_gen != vfio_pci_vendor_generation())
+		vfio_pci_offer_bound_devices();
+	return NOTIFY_DONE;
+}
+
+static struct notifier_block vfio_pci_bus_nb = {
+	.notifier_call = vfio_pci_bus_notify,
+};
+
+/**
+ * vfio_pci_offer_bound_devices() - offer bound devices to a new vendor
+ *
+ * Called when a vendor driver registers.  Off the caller's context (the
+ * vendor's module_init, which must not wait for devices to be unbound),
+ * every plain vfio-pci device that a registered vendor now takes is bound
+ * again, unless it is in use or was bound with disable_vendor_ops set.
+ */
+void vfio_pci_offer_bound_devices(void)
+{
+	if (READ_ONCE(vfio_pci_driver_live))
+		queue_work(system_long_wq, &vfio_pci_offer_work);
+}
+
 static void __init vfio_pci_fill_ids(void)
 {
 	char *p, *id;
@@ -363,10 +557,17 @@ static int __init vfio_pci_init(void)
 {
 	int ret;
 
-	/* Register and scan for devices */
-	ret = pci_register_driver(&vfio_pci_driver);
+	ret = bus_register_notifier(&pci_bus_type, &vfio_pci_bus_nb);
 	if (ret)
 		return ret;
+
+	/* Register and scan for devices */
+	ret = pci_register_driver(&vfio_pci_driver);
+	if (ret) {
+		bus_unregister_notifier(&pci_bus_type, &vfio_pci_bus_nb);
+		return ret;
+	}
+	WRITE_ONCE(vfio_pci_driver_live, true);
 
 	vfio_pci_fill_ids();
 
@@ -379,6 +580,9 @@ module_init(vfio_pci_init);
 
 static void __exit vfio_pci_cleanup(void)
 {
+	WRITE_ONCE(vfio_pci_driver_live, false);
+	bus_unregister_notifier(&pci_bus_type, &vfio_pci_bus_nb);
+	cancel_work_sync(&vfio_pci_offer_work);
 	pci_unregister_driver(&vfio_pci_driver);
 }
 module_exit(vfio_pci_cleanup);

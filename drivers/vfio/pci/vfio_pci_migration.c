@@ -59,6 +59,7 @@
  */
 
 #include <linux/anon_inodes.h>
+#include <linux/error-injection.h>
 #include <linux/file.h>
 #include <linux/kref.h>
 #include <linux/mm.h>
@@ -73,7 +74,7 @@
 
 #define MIG_DATA_OFFSET		PAGE_SIZE
 #define MIG_DATA_MAX		SZ_64K
-#define MIG_STREAM_MAX		SZ_1M
+#define MIG_STREAM_MAX		SZ_128M
 #define MIG_REGION_FLAGS	(VFIO_REGION_INFO_FLAG_READ |	\
 				 VFIO_REGION_INFO_FLAG_WRITE |	\
 				 VFIO_REGION_INFO_FLAG_MMAP)
@@ -88,6 +89,43 @@ enum mig_proto {
 };
 
 struct vfio_pci_mig_file;
+
+/*
+ * A stream buffer.  The migration holds one reference while the buffer is
+ * its stream; a data_fd access holds another while it copies to or from
+ * userspace without the migration's lock, so that a session that ends
+ * meanwhile (a reset, a close) cannot free the bytes under the copy.
+ */
+struct mig_buf {
+	struct kref	kref;
+	size_t		size;
+	u8		data[] __counted_by(size);
+};
+
+/* Zeroed for a stream to save: userspace reads what the driver wrote. */
+static struct mig_buf *mig_buf_alloc(size_t size, bool zero)
+{
+	struct mig_buf *buf;
+	gfp_t gfp = GFP_KERNEL_ACCOUNT | (zero ? __GFP_ZERO : 0);
+
+	buf = kvmalloc(struct_size(buf, data, size), gfp);
+	if (!buf)
+		return NULL;
+	kref_init(&buf->kref);
+	buf->size = size;
+	return buf;
+}
+
+static void mig_buf_release(struct kref *kref)
+{
+	kvfree(container_of(kref, struct mig_buf, kref));
+}
+
+static void mig_buf_put(struct mig_buf *buf)
+{
+	if (buf)
+		kref_put(&buf->kref, mig_buf_release);
+}
 
 /**
  * struct vfio_pci_migration - a device's migration, for both protocols
@@ -107,6 +145,7 @@ struct vfio_pci_mig_file;
  * @data: the v1 data section while the device is open, vmalloc_user() so
  *	that it can be mmapped
  * @data_cap: its size
+ * @buf: the buffer of @stream, or NULL
  * @stream: the saved stream, or the restored one being gathered
  * @stream_max: the largest stream the driver produces or accepts
  * @len: bytes in @stream
@@ -128,6 +167,7 @@ struct vfio_pci_migration {
 	struct vfio_pci_mig_file		*file;
 	void					*data;
 	size_t					data_cap;
+	struct mig_buf				*buf;
 	void					*stream;
 	size_t					stream_max;
 	size_t					len;
@@ -141,12 +181,14 @@ struct vfio_pci_migration {
  * struct vfio_pci_mig_file - a v2 data_fd
  * @filp: its file
  * @mig: the migration it belongs to (a reference)
+ * @io_lock: serialises reads and writes, which copy without @mig->lock
  * @pos: bytes of the stream read (saving)
  * @disabled: its session ended; under @mig->lock
  */
 struct vfio_pci_mig_file {
 	struct file			*filp;
 	struct vfio_pci_migration	*mig;
+	struct mutex			io_lock;	/* see above */
 	size_t				pos;
 	bool				disabled;
 };
@@ -228,15 +270,22 @@ static void mig_free(struct kref *kref)
 	struct vfio_pci_migration *mig =
 		container_of(kref, struct vfio_pci_migration, kref);
 
-	kvfree(mig->stream);
+	mig_buf_put(mig->buf);
 	mutex_destroy(&mig->lock);
 	kfree(mig);
 }
 
+static void mig_set_stream(struct vfio_pci_migration *mig,
+			   struct mig_buf *buf)
+{
+	mig_buf_put(mig->buf);
+	mig->buf = buf;
+	mig->stream = buf ? buf->data : NULL;
+}
+
 static void mig_drop_stream(struct vfio_pci_migration *mig)
 {
-	kvfree(mig->stream);
-	mig->stream = NULL;
+	mig_set_stream(mig, NULL);
 	mig->len = 0;
 	mig->pos = 0;
 	mig->chunk = 0;
@@ -342,12 +391,14 @@ static void mig_unlock(struct vfio_pci_migration *mig)
 /* The stop-and-copy state: capture the device's state. */
 static int mig_save(struct vfio_pci_migration *mig)
 {
+	struct mig_buf *buf;
 	ssize_t len;
 
 	mig_drop_stream(mig);
-	mig->stream = kvzalloc(mig->stream_max, GFP_KERNEL_ACCOUNT);
-	if (!mig->stream)
+	buf = mig_buf_alloc(mig->stream_max, true);
+	if (!buf)
 		return -ENOMEM;
+	mig_set_stream(mig, buf);
 
 	len = mig->ops->save(mig->vdev, mig->stream, mig->stream_max);
 	if (len < 0 || len > mig->stream_max) {
@@ -399,7 +450,7 @@ static int mig_load(struct vfio_pci_migration *mig, size_t size)
 static int mig_v1_set_state(struct vfio_pci_migration *mig, u32 new)
 {
 	u32 old = mig->cb_state;
-	void *resume = NULL;
+	struct mig_buf *resume = NULL;
 	int ret;
 
 	if ((new & ~VFIO_DEVICE_STATE_MASK) || !VFIO_DEVICE_STATE_VALID(new) ||
@@ -419,14 +470,14 @@ static int mig_v1_set_state(struct vfio_pci_migration *mig, u32 new)
 
 	/* Room for the stream to come, before the driver acts */
 	if (new & VFIO_DEVICE_STATE_V1_RESUMING) {
-		resume = kvzalloc(mig->stream_max, GFP_KERNEL_ACCOUNT);
+		resume = mig_buf_alloc(mig->stream_max, false);
 		if (!resume)
 			return -ENOMEM;
 	}
 
 	ret = mig_callback(mig, new);
 	if (ret) {
-		kvfree(resume);
+		mig_buf_put(resume);
 		return ret;
 	}
 
@@ -438,7 +489,7 @@ static int mig_v1_set_state(struct vfio_pci_migration *mig, u32 new)
 		}
 	} else {
 		mig_drop_stream(mig);
-		mig->stream = resume;
+		mig_set_stream(mig, resume);
 	}
 
 	mig->state = vfio_pci_mig_v2_state(new);
@@ -665,8 +716,8 @@ static const struct vfio_pci_regops vfio_pci_migration_regops = {
  * v2 data_fd.  Its session is over when @disabled is set; until then the
  * device is open, so @mig->vdev can be used.  The device is kept out of
  * low power while the driver's callbacks may touch it, as for an ioctl.
- * Nothing that can fault or wait for userspace runs under the lock: data
- * goes through a bounce buffer.
+ * Nothing that can fault or wait for userspace runs under the lock: see
+ * mig_file_read().
  */
 static int mig_file_lock(struct vfio_pci_mig_file *migf)
 {
@@ -707,20 +758,25 @@ static ssize_t mig_file_unlock(struct vfio_pci_mig_file *migf, ssize_t ret)
 	return ret;
 }
 
-static ssize_t mig_file_read(struct file *filp, char __user *buf, size_t len,
+/*
+ * A data_fd access copies to or from userspace without @mig->lock, holding
+ * the stream's buffer: userspace may fault on the copy for as long as it
+ * likes (userfaultfd), and a reset or close must not wait for it.  Its
+ * file's @io_lock keeps its position in the stream from moving meanwhile.
+ */
+static ssize_t mig_file_read(struct file *filp, char __user *ubuf, size_t len,
 			     loff_t *ppos)
 {
 	struct vfio_pci_mig_file *migf = filp->private_data;
 	struct vfio_pci_migration *mig = migf->mig;
-	void *bounce;
+	struct mig_buf *buf = NULL;
+	size_t pos = 0, left;
 	ssize_t ret;
 
 	if (ppos)
 		return -ESPIPE;
-	/* No stream is longer than its driver's maximum. */
-	bounce = kvmalloc(min_t(size_t, len, MIG_STREAM_MAX), GFP_KERNEL_ACCOUNT);
-	if (!bounce)
-		return -ENOMEM;
+	if (mutex_lock_killable(&migf->io_lock))
+		return -EINTR;
 	ret = mig_file_lock(migf);
 	if (ret)
 		goto out;
@@ -729,60 +785,100 @@ static ssize_t mig_file_read(struct file *filp, char __user *buf, size_t len,
 		/* Pre-copy: nothing before the device stops, see PRECOPY_INFO */
 		ret = -ENOMSG;
 	} else {
-		len = min(len, mig->len - migf->pos);
-		memcpy(bounce, mig->stream + migf->pos, len);
-		migf->pos += len;
+		pos = migf->pos;
+		len = min(len, mig->len - pos);
+		if (len) {
+			buf = mig->buf;
+			kref_get(&buf->kref);
+		}
 		ret = len;
 	}
 	ret = mig_file_unlock(migf, ret);
-	if (ret > 0 && copy_to_user(buf, bounce, ret)) {
-		/* Nothing is lost: the next read gets these bytes again. */
-		mutex_lock(&mig->lock);
-		if (!migf->disabled)
-			migf->pos -= ret;
-		mutex_unlock(&mig->lock);
+	if (ret <= 0)
+		goto out;
+
+	left = copy_to_user(ubuf, buf->data + pos, len);
+	if (left == len) {
 		ret = -EFAULT;
+		goto out;
 	}
+	/*
+	 * Bytes not copied are read next time, if the session lasts; a reset
+	 * during the copy ends it, and fails the read.
+	 */
+	ret = mig_file_lock(migf);
+	if (ret)
+		goto out;
+	if (mig->buf != buf) {
+		ret = -ENODEV;
+	} else {
+		migf->pos += len - left;
+		ret = len - left;
+	}
+	ret = mig_file_unlock(migf, ret);
 out:
-	kvfree(bounce);
+	mig_buf_put(buf);
+	mutex_unlock(&migf->io_lock);
 	return ret;
 }
 
-static ssize_t mig_file_write(struct file *filp, const char __user *buf,
+static ssize_t mig_file_write(struct file *filp, const char __user *ubuf,
 			      size_t len, loff_t *ppos)
 {
 	struct vfio_pci_mig_file *migf = filp->private_data;
 	struct vfio_pci_migration *mig = migf->mig;
-	void *bounce;
+	struct mig_buf *buf = NULL;
+	size_t off = 0;
 	ssize_t ret;
 
 	if (ppos)
 		return -ESPIPE;
 	if (!len)
 		return 0;
-	/* Longer than any stream: mig_room() refuses it below. */
-	bounce = len <= MIG_STREAM_MAX ? memdup_user(buf, len) : NULL;
-	if (IS_ERR(bounce))
-		return PTR_ERR(bounce);
+	if (mutex_lock_killable(&migf->io_lock))
+		return -EINTR;
+
+	/* Room for @len bytes after what came before? */
 	ret = mig_file_lock(migf);
 	if (ret)
 		goto out;
-
 	if (mig->refused) {
 		dev_err_ratelimited(&mig->vdev->pdev->dev, "migration: data after a refused piece of the stream: leave RESUMING and reset the device\n");
 		ret = -EINVAL;
 	} else {
 		ret = mig_room(mig, len);
 	}
-	if (!ret) {
-		memcpy(mig->stream + mig->len, bounce, len);
-		ret = mig_load(mig, len);
-	}
-	if (ret)
+	if (ret) {
 		mig->refused = true;
+	} else {
+		off = mig->len;
+		buf = mig->buf;
+		kref_get(&buf->kref);
+	}
+	ret = mig_file_unlock(migf, ret);
+	if (ret)
+		goto out;
+
+	/* A write that faults appends nothing, and can be retried. */
+	if (copy_from_user(buf->data + off, ubuf, len)) {
+		ret = -EFAULT;
+		goto out;
+	}
+
+	ret = mig_file_lock(migf);
+	if (ret)
+		goto out;
+	if (mig->buf != buf || mig->len != off) {
+		ret = -ENODEV;
+	} else {
+		ret = mig_load(mig, len);
+		if (ret)
+			mig->refused = true;
+	}
 	ret = mig_file_unlock(migf, ret ? ret : len);
 out:
-	kfree(bounce);
+	mig_buf_put(buf);
+	mutex_unlock(&migf->io_lock);
 	return ret;
 }
 
@@ -830,6 +926,7 @@ static int mig_file_release(struct inode *inode, struct file *filp)
 	mutex_unlock(&mig->lock);
 
 	kref_put(&mig->kref, mig_free);
+	mutex_destroy(&migf->io_lock);
 	kfree(migf);
 	return 0;
 }
@@ -860,6 +957,7 @@ static struct vfio_pci_mig_file *mig_file_new(struct vfio_pci_migration *mig,
 		return ERR_CAST(filp);
 	}
 	stream_open(filp->f_inode, filp);
+	mutex_init(&migf->io_lock);
 	migf->filp = filp;
 	migf->mig = mig;
 	kref_get(&mig->kref);
@@ -874,7 +972,7 @@ static struct file *mig_v2_step(struct vfio_pci_migration *mig,
 	struct pci_dev *pdev = mig->vdev->pdev;
 	struct vfio_pci_mig_file *migf = NULL;
 	u32 old = mig->cb_state;
-	void *resume = NULL;
+	struct mig_buf *resume = NULL;
 	int ret;
 
 	/* Leaving RESUMING: the device must have taken the whole stream. */
@@ -890,7 +988,7 @@ static struct file *mig_v2_step(struct vfio_pci_migration *mig,
 	}
 
 	if (next == VFIO_DEVICE_STATE_RESUMING) {
-		resume = kvzalloc(mig->stream_max, GFP_KERNEL_ACCOUNT);
+		resume = mig_buf_alloc(mig->stream_max, false);
 		if (!resume)
 			return ERR_PTR(-ENOMEM);
 		migf = mig_file_new(mig, false);
@@ -898,7 +996,7 @@ static struct file *mig_v2_step(struct vfio_pci_migration *mig,
 		migf = mig_file_new(mig, true);
 	}
 	if (IS_ERR(migf)) {
-		kvfree(resume);
+		mig_buf_put(resume);
 		return ERR_CAST(migf);
 	}
 
@@ -910,7 +1008,7 @@ static struct file *mig_v2_step(struct vfio_pci_migration *mig,
 			mig->state = VFIO_DEVICE_STATE_ERROR;
 	}
 	if (ret) {
-		kvfree(resume);
+		mig_buf_put(resume);
 		if (migf) {
 			migf->disabled = true;
 			fput(migf->filp);
@@ -923,7 +1021,7 @@ static struct file *mig_v2_step(struct vfio_pci_migration *mig,
 	    cur == VFIO_DEVICE_STATE_RESUMING)
 		mig_end_session(mig);
 	if (resume)
-		mig->stream = resume;
+		mig_set_stream(mig, resume);
 	if (migf)
 		mig->file = migf;
 	mig->state = next;
@@ -1087,7 +1185,7 @@ void vfio_pci_migration_uninit(struct vfio_pci_core_device *vdev)
  * @vdev: the device, in the driver's .init after vfio_pci_init_dev()
  * @ops: the driver's callbacks; @ops->save and @ops->load are required
  * @stream_max: the largest stream @ops->save writes and @ops->load takes,
- *	up to 1 MiB
+ *	up to 128 MiB
  *
  * Gives the device the v2 migration ops (VFIO_MIGRATION_STOP_COPY, P2P and
  * PRE_COPY), which must be set before the device is registered, and at
@@ -1135,3 +1233,4 @@ int vfio_pci_core_init_migration(struct vfio_pci_core_device *vdev,
 	return 0;
 }
 EXPORT_SYMBOL_GPL(vfio_pci_core_init_migration);
+ALLOW_ERROR_INJECTION(vfio_pci_core_init_migration, ERRNO);

@@ -12,6 +12,7 @@
  * time, the BARs are mmap-able again.
  */
 
+#include <linux/error-injection.h>
 #include <linux/eventfd.h>
 #include <linux/jiffies.h>
 #include <linux/mm.h>
@@ -493,6 +494,7 @@ out:
 	return ret;
 }
 EXPORT_SYMBOL_GPL(vfio_pci_core_trap_bars);
+ALLOW_ERROR_INJECTION(vfio_pci_core_trap_bars, ERRNO);
 
 /**
  * vfio_pci_core_untrap_bars() - make trapped BARs mmap-able again
@@ -556,3 +558,4 @@ int vfio_pci_core_trap_bars_on_open(struct vfio_pci_core_device *vdev,
 	return 0;
 }
 EXPORT_SYMBOL_GPL(vfio_pci_core_trap_bars_on_open);
+ALLOW_ERROR_INJECTION(vfio_pci_core_trap_bars_on_open, ERRNO);

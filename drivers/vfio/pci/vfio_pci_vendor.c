@@ -19,7 +19,10 @@
 
 #include <kunit/visibility.h>
 #include <linux/async.h>
+#include <linux/error-injection.h>
+#include <linux/jiffies.h>
 #include <linux/module.h>
+#include <linux/moduleparam.h>
 #include <linux/mutex.h>
 #include <linux/pci.h>
 #include <linux/slab.h>
@@ -31,6 +34,147 @@ static struct vfio_pci_vendor_list vfio_pci_vendors = {
 	.vendors = LIST_HEAD_INIT(vfio_pci_vendors.vendors),
 	.lock = __MUTEX_INITIALIZER(vfio_pci_vendors.lock),
 };
+
+/* Counts registrations: see vfio_pci_vendor_generation() */
+static atomic_t vfio_pci_vendor_gen = ATOMIC_INIT(0);
+
+/**
+ * vfio_pci_vendor_generation() - how many vendor drivers have registered
+ *
+ * Sampled before a bind offers the device to the vendors: a different
+ * value once the device is bound means that a vendor may have registered
+ * too late for the bind, and too early for the offer of bound devices.
+ *
+ * Return: the count, which wraps.
+ */
+unsigned int vfio_pci_vendor_generation(void)
+{
+	/* What follows sees the vendors registered by this count. */
+	return atomic_read_acquire(&vfio_pci_vendor_gen);
+}
+
+static struct vfio_pci_nomod_cache vfio_pci_nomod = {
+	.lock = __SPIN_LOCK_UNLOCKED(vfio_pci_nomod.lock),
+};
+
+/**
+ * vfio_pci_nomod_cached() - whether modprobe recently found no vendor
+ * @cache: vfio-pci's cache, or a test's own
+ * @id: (vendor << 16) | device
+ * @now: the time, in jiffies
+ *
+ * Return: true if @id is in @cache and has not expired at @now.
+ */
+bool vfio_pci_nomod_cached(struct vfio_pci_nomod_cache *cache, u32 id,
+			   unsigned long now)
+{
+	bool found = false;
+	unsigned int i;
+
+	spin_lock(&cache->lock);
+	for (i = 0; i < cache->nr; i++) {
+		if (cache->ent[i].id != id)
+			continue;
+		found = time_before(now, cache->ent[i].expires);
+		/* Gone once expired, so that jiffies cannot wrap onto it */
+		if (!found)
+			cache->ent[i] = cache->ent[--cache->nr];
+		break;
+	}
+	spin_unlock(&cache->lock);
+	return found;
+}
+EXPORT_SYMBOL_IF_KUNIT(vfio_pci_nomod_cached);
+
+/**
+ * vfio_pci_nomod_add() - remember that modprobe found no vendor for an ID
+ * @cache: vfio-pci's cache, or a test's own
+ * @id: (vendor << 16) | device
+ * @now: the time, in jiffies
+ * @ttl: how long to remember it, in jiffies
+ *
+ * An ID already in @cache gets the new expiry, and the IDs expired at @now
+ * are forgotten.  When @cache is full, the entry that expires first makes
+ * room: the cache is bounded, and an ID it
+ * forgets costs one modprobe more, nothing else.
+ */
+void vfio_pci_nomod_add(struct vfio_pci_nomod_cache *cache, u32 id,
+			unsigned long now, unsigned long ttl)
+{
+	unsigned int i, slot;
+
+	spin_lock(&cache->lock);
+	/* Forget what has expired, so that jiffies cannot wrap onto it */
+	for (i = 0; i < cache->nr; )
+		if (time_before(now, cache->ent[i].expires))
+			i++;
+		else
+			cache->ent[i] = cache->ent[--cache->nr];
+	for (i = 0; i < cache->nr; i++)
+		if (cache->ent[i].id == id)
+			break;
+	if (i < cache->nr) {
+		slot = i;
+	} else if (cache->nr < VFIO_PCI_NOMOD_SLOTS) {
+		slot = cache->nr++;
+	} else {
+		slot = 0;
+		for (i = 1; i < cache->nr; i++)
+			if (time_before(cache->ent[i].expires,
+					cache->ent[slot].expires))
+				slot = i;
+	}
+	cache->ent[slot].id = id;
+	cache->ent[slot].expires = now + ttl;
+	spin_unlock(&cache->lock);
+}
+EXPORT_SYMBOL_IF_KUNIT(vfio_pci_nomod_add);
+
+/**
+ * vfio_pci_nomod_flush() - forget every ID in a cache
+ * @cache: vfio-pci's cache, or a test's own
+ */
+void vfio_pci_nomod_flush(struct vfio_pci_nomod_cache *cache)
+{
+	spin_lock(&cache->lock);
+	cache->nr = 0;
+	spin_unlock(&cache->lock);
+}
+EXPORT_SYMBOL_IF_KUNIT(vfio_pci_nomod_flush);
+
+/*
+ * Seconds for which a vendor:device ID whose "vfio-pci:vvvv-dddd" alias
+ * found no vendor driver is not looked up again; 0 looks it up at every
+ * bind.  Any write, the same value included, also forgets the IDs already
+ * remembered, as registering a vendor driver does.
+ */
+static unsigned int vendor_modprobe_cache = 60;
+#define VFIO_PCI_NOMOD_TTL_MAX	3600
+
+static int vendor_modprobe_cache_set(const char *val,
+				     const struct kernel_param *kp)
+{
+	unsigned int secs;
+	int ret;
+
+	ret = kstrtouint(val, 0, &secs);
+	if (ret)
+		return ret;
+	if (secs > VFIO_PCI_NOMOD_TTL_MAX)
+		return -EINVAL;
+	WRITE_ONCE(vendor_modprobe_cache, secs);
+	vfio_pci_nomod_flush(&vfio_pci_nomod);
+	return 0;
+}
+
+static const struct kernel_param_ops vendor_modprobe_cache_ops = {
+	.set = vendor_modprobe_cache_set,
+	.get = param_get_uint,
+};
+module_param_cb(vendor_modprobe_cache, &vendor_modprobe_cache_ops,
+		&vendor_modprobe_cache, 0644);
+MODULE_PARM_DESC(vendor_modprobe_cache,
+		 "Seconds (0-3600, default 60) for which a vendor:device ID for which modprobe found no vendor driver is not looked up again when a device binds; 0 looks it up at every bind.  A write also forgets the IDs remembered: write it after installing a vendor module.");
 
 /**
  * vfio_pci_vendor_list_add() - check a vendor driver and add it to a list
@@ -136,11 +280,26 @@ int __vfio_pci_register_vendor_driver(struct vfio_pci_vendor_driver_ops *ops,
 {
 	int ret = vfio_pci_vendor_list_add(&vfio_pci_vendors, ops, owner);
 
-	if (!ret)
-		pr_debug("vendor driver %s registered\n", ops->name);
-	return ret;
+	if (ret)
+		return ret;
+	/*
+	 * A bind that sampled the generation before this may not have seen
+	 * the vendor: vfio-pci offers it the device once bound.  A full
+	 * barrier: the vendor is on the list before the count moves, and
+	 * the count moves before the bound devices are looked at.
+	 */
+	smp_mb__before_atomic();
+	atomic_inc(&vfio_pci_vendor_gen);
+	smp_mb__after_atomic();
+	/* Its alias may be one modprobe did not find before. */
+	vfio_pci_nomod_flush(&vfio_pci_nomod);
+	/* And devices bound before it registered may be its own. */
+	vfio_pci_offer_bound_devices();
+	pr_debug("vendor driver %s registered\n", ops->name);
+	return 0;
 }
 EXPORT_SYMBOL_GPL(__vfio_pci_register_vendor_driver);
+ALLOW_ERROR_INJECTION(__vfio_pci_register_vendor_driver, ERRNO);
 
 /**
  * vfio_pci_unregister_vendor_driver() - stop offering devices to a vendor
@@ -228,7 +387,7 @@ EXPORT_SYMBOL_GPL(vfio_pci_get_barmap);
  * Return: the first vendor whose probe accepted @pdev, with a reference
  * held on its module, or NULL to drive @pdev with plain vfio-pci.
  */
-const struct vfio_pci_vendor_driver_ops *
+noinline const struct vfio_pci_vendor_driver_ops *
 vfio_pci_vendor_choose(struct vfio_pci_vendor_list *list, struct pci_dev *pdev,
 		       void **vendor_data)
 {
@@ -290,35 +449,69 @@ vfio_pci_vendor_choose(struct vfio_pci_vendor_list *list, struct pci_dev *pdev,
 	return found;
 }
 EXPORT_SYMBOL_IF_KUNIT(vfio_pci_vendor_choose);
+ALLOW_ERROR_INJECTION(vfio_pci_vendor_choose, NULL);
+
+/**
+ * vfio_pci_vendor_choose_registered() - offer a device to vfio-pci's vendors
+ * @pdev: the device
+ * @vendor_data: returns what the chosen vendor's probe returned
+ *
+ * Return: as vfio_pci_vendor_choose() for the vendors registered with
+ * vfio-pci.
+ */
+const struct vfio_pci_vendor_driver_ops *
+vfio_pci_vendor_choose_registered(struct pci_dev *pdev, void **vendor_data)
+{
+	return vfio_pci_vendor_choose(&vfio_pci_vendors, pdev, vendor_data);
+}
 
 /**
  * vfio_pci_vendor_probe() - pick the vendor driver for a device being bound
  * @pdev: the device
  * @vendor_data: returns what the chosen vendor's probe returned
  *
- * Requests module alias "vfio-pci:vvvv-dddd" for @pdev and waits for it,
- * unless vfio-pci is still initialising (see vfio_pci_vendor_may_wait()):
- * then the module is only requested and the device binds without it.  Then
- * offers @pdev to the registered vendors with vfio_pci_vendor_choose().
+ * Offers @pdev to the registered vendors first: a vendor that is loaded
+ * costs no modprobe.  When none takes it, requests module alias
+ * "vfio-pci:vvvv-dddd" and offers it again, unless modprobe found no
+ * vendor for this vendor:device ID within the last vendor_modprobe_cache
+ * seconds.  While vfio-pci is still initialising (see
+ * vfio_pci_vendor_may_wait()) the module is only requested: the device
+ * binds without it, and gets it when the vendor registers
+ * (vfio_pci_offer_bound_devices()).
  *
  * Return: the chosen vendor, with a reference held on its module, or NULL.
  */
 const struct vfio_pci_vendor_driver_ops *
 vfio_pci_vendor_probe(struct pci_dev *pdev, void **vendor_data)
 {
-	/*
-	 * Most devices have no vendor module, so a failed modprobe is normal;
-	 * what counts is the list of registered vendors.
-	 */
-	if (vfio_pci_vendor_may_wait()) {
-		request_module("vfio-pci:%04x-%04x", pdev->vendor, pdev->device);
-	} else {
+	unsigned long ttl = READ_ONCE(vendor_modprobe_cache) * HZ;
+	const struct vfio_pci_vendor_driver_ops *vendor;
+	u32 id = (u32)pdev->vendor << 16 | pdev->device;
+	int ret;
+
+	vendor = vfio_pci_vendor_choose_registered(pdev, vendor_data);
+	if (vendor)
+		return vendor;
+
+	if (ttl && vfio_pci_nomod_cached(&vfio_pci_nomod, id, jiffies))
+		return NULL;
+
+	if (!vfio_pci_vendor_may_wait()) {
 		request_module_nowait("vfio-pci:%04x-%04x", pdev->vendor,
 				      pdev->device);
-		pr_info_once("devices bound while vfio-pci loads get no vendor driver; unbind and bind them again to use one\n");
+		return NULL;
 	}
 
-	return vfio_pci_vendor_choose(&vfio_pci_vendors, pdev, vendor_data);
+	/*
+	 * Most devices have no vendor module, so a failed modprobe is normal;
+	 * what counts is whether a vendor registered and took the device.
+	 */
+	ret = request_module("vfio-pci:%04x-%04x", pdev->vendor, pdev->device);
+	vendor = vfio_pci_vendor_choose_registered(pdev, vendor_data);
+	/* Only what modprobe answered; not a failure to run it at all */
+	if (!vendor && ttl && ret >= 0)
+		vfio_pci_nomod_add(&vfio_pci_nomod, id, jiffies, ttl);
+	return vendor;
 }
 EXPORT_SYMBOL_IF_KUNIT(vfio_pci_vendor_probe);
 

@@ -577,6 +577,72 @@ static void mig_sessions_start_last(struct kunit *test)
 	}
 }
 
+/* A remembered ID is found until it expires, then looked up again. */
+static void nomod_cache_expires(struct kunit *test)
+{
+	struct vfio_pci_nomod_cache *cache;
+	unsigned long now = jiffies;
+
+	cache = kunit_kzalloc(test, sizeof(*cache), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, cache);
+	spin_lock_init(&cache->lock);
+
+	KUNIT_EXPECT_FALSE(test, vfio_pci_nomod_cached(cache, 0x12341111, now));
+	vfio_pci_nomod_add(cache, 0x12341111, now, 10);
+	KUNIT_EXPECT_TRUE(test, vfio_pci_nomod_cached(cache, 0x12341111, now));
+	KUNIT_EXPECT_TRUE(test, vfio_pci_nomod_cached(cache, 0x12341111, now + 9));
+	KUNIT_EXPECT_FALSE(test, vfio_pci_nomod_cached(cache, 0x12341111, now + 10));
+	KUNIT_EXPECT_FALSE(test, vfio_pci_nomod_cached(cache, 0x12341112, now));
+
+	/* Adding it again renews it, in the same slot. */
+	vfio_pci_nomod_add(cache, 0x12341111, now + 10, 10);
+	KUNIT_EXPECT_EQ(test, cache->nr, 1);
+	KUNIT_EXPECT_TRUE(test, vfio_pci_nomod_cached(cache, 0x12341111, now + 19));
+}
+
+static void nomod_cache_flush(struct kunit *test)
+{
+	struct vfio_pci_nomod_cache *cache;
+	unsigned long now = jiffies;
+
+	cache = kunit_kzalloc(test, sizeof(*cache), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, cache);
+	spin_lock_init(&cache->lock);
+
+	vfio_pci_nomod_add(cache, 1, now, 100);
+	vfio_pci_nomod_add(cache, 2, now, 100);
+	vfio_pci_nomod_flush(cache);
+	KUNIT_EXPECT_EQ(test, cache->nr, 0);
+	KUNIT_EXPECT_FALSE(test, vfio_pci_nomod_cached(cache, 1, now));
+	KUNIT_EXPECT_FALSE(test, vfio_pci_nomod_cached(cache, 2, now));
+}
+
+/* A full cache stays bounded: the entry that expires first goes. */
+static void nomod_cache_full(struct kunit *test)
+{
+	struct vfio_pci_nomod_cache *cache;
+	unsigned long now = jiffies;
+	u32 id;
+
+	cache = kunit_kzalloc(test, sizeof(*cache), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, cache);
+	spin_lock_init(&cache->lock);
+
+	/* ID n expires at now + 100 + n, except ID 7, which goes first. */
+	for (id = 0; id < VFIO_PCI_NOMOD_SLOTS; id++)
+		vfio_pci_nomod_add(cache, id, now, id == 7 ? 50 : 100 + id);
+	KUNIT_EXPECT_EQ(test, cache->nr, VFIO_PCI_NOMOD_SLOTS);
+
+	vfio_pci_nomod_add(cache, 1000, now, 100);
+	KUNIT_EXPECT_EQ(test, cache->nr, VFIO_PCI_NOMOD_SLOTS);
+	KUNIT_EXPECT_TRUE(test, vfio_pci_nomod_cached(cache, 1000, now));
+	KUNIT_EXPECT_FALSE(test, vfio_pci_nomod_cached(cache, 7, now));
+	for (id = 0; id < VFIO_PCI_NOMOD_SLOTS; id++)
+		if (id != 7)
+			KUNIT_EXPECT_TRUE(test,
+					  vfio_pci_nomod_cached(cache, id, now));
+}
+
 static struct kunit_case vfio_pci_vendor_test_cases[] = {
 	KUNIT_CASE(vendor_register_checks_ops),
 	KUNIT_CASE(vendor_register_twice),
@@ -585,6 +651,9 @@ static struct kunit_case vfio_pci_vendor_test_cases[] = {
 	KUNIT_CASE(vendor_probe_null_data),
 	KUNIT_CASE(vendor_probe_unregistered),
 	KUNIT_CASE(vendor_list_is_private),
+	KUNIT_CASE(nomod_cache_expires),
+	KUNIT_CASE(nomod_cache_flush),
+	KUNIT_CASE(nomod_cache_full),
 	KUNIT_CASE(barmap_checks_index),
 	KUNIT_CASE(dev_irq_bounds),
 	KUNIT_CASE(mig_state_map),

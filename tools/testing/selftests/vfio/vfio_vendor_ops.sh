@@ -95,10 +95,14 @@ EDU_MOD=vfio_pci_edu
 DISABLE_PARAM=/sys/module/$VFIO_MOD/parameters/disable_vendor_ops
 FAIL_PARAM=/sys/module/$EDU_MOD/parameters/fail_probe
 TRAP_PARAM=/sys/module/$EDU_MOD/parameters/trap_bar0
+CACHE_PARAM=/sys/module/$VFIO_MOD/parameters/vendor_modprobe_cache
+MODPROBE_SYSCTL=/proc/sys/kernel/modprobe
+ORIG_MODPROBE=
+ORIG_CACHE=
 DEBUGFS=/sys/kernel/debug
 KMEMLEAK=$DEBUGFS/kmemleak
 
-NUM_TESTS=19
+NUM_TESTS=21
 BIND_CYCLES=${VFIO_BIND_CYCLES:-100}
 MODULE_CYCLES=${VFIO_MODULE_CYCLES:-50}
 
@@ -233,6 +237,18 @@ wait_for_module() {
 	done
 	log "module $1 is not loaded after $WAIT_TRIES x ${SLEEP_TICK}s"
 	return 1
+}
+
+# Wait until vfio-pci drives $1 with vendor driver $2: a vendor that
+# registers rebinds the devices it takes from a workqueue
+wait_for_vendor() {
+	WV_TRY=0
+	while [ "$WV_TRY" -lt $((WAIT_TRIES * 3)) ]; do
+		[ "$(vendor_of "$1")" = "$2" ] && return 0
+		sleep "$SLEEP_TICK"
+		WV_TRY=$((WV_TRY + 1))
+	done
+	expect_vendor "$1" "$2"
 }
 
 need_vfio_pci() {
@@ -582,7 +598,9 @@ test_params() {
 	unbind "$EDU1"
 }
 
-# g. a device bound while vfio-pci loads gets no vendor driver until rebound
+# g. a device bound while vfio-pci loads (its driver_override set) gets its
+# vendor driver without a rebind by hand: the module is requested without
+# waiting, and when it registers vfio-pci binds the device again
 test_reload_with_override() {
 	RO_OK=0
 	need_vfio_pci || return 1
@@ -604,18 +622,17 @@ test_reload_with_override() {
 		log "$EDU1 was not bound while vfio-pci loaded"
 		return 1
 	fi
-	expect_vendor "$EDU1" none || RO_OK=1
-	log_has "$MARK" "devices bound while vfio-pci loads get no vendor driver" ||
-		RO_OK=1
 	wait_for_module "$EDU_MOD" || return 1
-	bind "$EDU1" || return 1
-	expect_vendor "$EDU1" "$EDU_MOD" || RO_OK=1
+	wait_for_vendor "$EDU1" "$EDU_MOD" || RO_OK=1
+	log_has "$MARK" "$EDU1: binding again with vendor driver $EDU_MOD" ||
+		RO_OK=1
 	return "$RO_OK"
 }
 
-# g2. devices bound through vfio-pci's ids= parameter while it loads neither
-# stall the load nor get a vendor driver until rebound.  modprobe is bounded
-# by timeout: waiting for the vendor module there would stall it.
+# g2. devices bound through vfio-pci's ids= parameter while it loads do not
+# stall the load, and end driven by their vendor driver without a rebind by
+# hand.  modprobe is bounded by timeout: waiting for the vendor module there
+# would stall it.
 test_reload_with_ids() {
 	RI_OK=0
 	vfio_pci_alone || return "$KSFT_SKIP"
@@ -631,19 +648,20 @@ test_reload_with_ids() {
 		log "modprobe vfio-pci ids=1234:11e8 failed or did not finish in 25s"
 		return 1
 	fi
-	for RI_DEV in $EDU1 $EDU2; do
-		if ! is_vfio "$RI_DEV"; then
-			log "$RI_DEV was not bound through ids="
+	wait_for_module "$EDU_MOD" || RI_OK=1
+	RI_N=0
+	for RI_DEV in $EDU_DEVS; do
+		RI_N=$((RI_N + 1))
+		# Unbound for a moment while it is bound again: wait first
+		if ! wait_for_vendor "$RI_DEV" "$EDU_MOD"; then
+			is_vfio "$RI_DEV" || log "$RI_DEV is not bound to vfio-pci"
 			RI_OK=1
 			continue
 		fi
-		expect_vendor "$RI_DEV" none || RI_OK=1
+		log_has "$MARK" "$RI_DEV: binding again with vendor driver $EDU_MOD" ||
+			RI_OK=1
 	done
-	log_has "$MARK" "devices bound while vfio-pci loads get no vendor driver" ||
-		RI_OK=1
-	wait_for_module "$EDU_MOD" || return 1
-	bind "$EDU1" || return 1
-	expect_vendor "$EDU1" "$EDU_MOD" || RI_OK=1
+	expect_refcnt "$EDU_MOD" "$RI_N" || RI_OK=1
 	# Back to vfio-pci without ids=
 	unbind_own_vfio || return 1
 	for RI_DEV in $EDU1 $EDU2; do
@@ -655,6 +673,180 @@ test_reload_with_ids() {
 		return 1
 	fi
 	return "$RI_OK"
+}
+
+# A modprobe for the kernel's module requests that logs each request to
+# $MP_LOG and fails those for alias $1 ("" for none), then runs the real one
+MP_DIR=
+MP_LOG=
+use_modprobe_wrapper() {
+	[ -n "$MP_DIR" ] || MP_DIR=$(mktemp -d) || return 1
+	MP_LOG=$MP_DIR/calls
+	: >"$MP_LOG"
+	[ -n "$ORIG_MODPROBE" ] || ORIG_MODPROBE=$(read_file "$MODPROBE_SYSCTL")
+	[ -n "$ORIG_CACHE" ] || ORIG_CACHE=$(read_file "$CACHE_PARAM")
+	if [ -z "$ORIG_MODPROBE" ]; then
+		log "cannot read $MODPROBE_SYSCTL"
+		return 1
+	fi
+	{
+		echo '#!/bin/sh'
+		echo "echo \"\$*\" >>\"$MP_LOG\""
+		echo "case \" \$* \" in *\" ${1:-(none)} \"*) exit 1 ;; esac"
+		echo "exec $ORIG_MODPROBE \"\$@\""
+	} >"$MP_DIR/modprobe"
+	chmod +x "$MP_DIR/modprobe" &&
+		sysfs_write "$MP_DIR/modprobe" "$MODPROBE_SYSCTL"
+}
+
+put_back_modprobe() {
+	[ -n "$ORIG_MODPROBE" ] && sysfs_write "$ORIG_MODPROBE" "$MODPROBE_SYSCTL"
+	[ -n "$ORIG_CACHE" ] && [ -f "$CACHE_PARAM" ] &&
+		sysfs_write "$ORIG_CACHE" "$CACHE_PARAM"
+}
+
+# Wait until the kernel logged $2 after marker $1
+wait_for_log() {
+	WL_TRY=0
+	while [ "$WL_TRY" -lt $((WAIT_TRIES * 3)) ]; do
+		log_since "$1" | grep -q -F -e "$2" && return 0
+		sleep "$SLEEP_TICK"
+		WL_TRY=$((WL_TRY + 1))
+	done
+	log_has "$1" "$2"
+}
+
+# How many times the kernel asked for alias $1 since the wrapper was set
+modprobe_calls() {
+	grep -c -F -e " $1" "$MP_LOG"
+}
+
+# The VFIO cdev of $1
+vfio_cdev() {
+	for VC_DEV in "$SYSPCI/devices/$1"/vfio-dev/vfio*; do
+		[ -e "$VC_DEV" ] && echo "/dev/vfio/devices/${VC_DEV##*/}"
+	done
+}
+
+# g3. a vendor module loaded after its devices were bound (here: after its
+# alias was not found) gets the plain device nothing holds, and never the
+# one a user holds open
+test_late_vendor() {
+	LV_OK=0
+	need_vfio_pci || return 1
+	unbind "$EDU1" || return 1
+	unbind "$EDU2" || return 1
+	if mod_loaded "$EDU_MOD" && ! rmmod "$EDU_MOD"; then
+		log "rmmod $EDU_MOD failed"
+		return 1
+	fi
+	use_modprobe_wrapper "vfio-pci:1234-11e8" || return 1
+	bind "$EDU1" || LV_OK=1
+	bind "$EDU2" || LV_OK=1
+	put_back_modprobe
+	if mod_loaded "$EDU_MOD"; then
+		log "$EDU_MOD was loaded although its alias was refused"
+		return 1
+	fi
+	expect_vendor "$EDU1" none || LV_OK=1
+	expect_vendor "$EDU2" none || LV_OK=1
+	LV_CDEV=$(vfio_cdev "$EDU2")
+	# "command": a redirection that fails must not end the script
+	if [ -z "$LV_CDEV" ] || ! command exec 3<>"$LV_CDEV"; then
+		log "cannot open the VFIO cdev of $EDU2 (CONFIG_VFIO_DEVICE_CDEV)"
+		return 1
+	fi
+	new_mark
+	if ! modprobe "$EDU_MOD"; then
+		log "modprobe $EDU_MOD failed"
+		exec 3<&-
+		return 1
+	fi
+	wait_for_vendor "$EDU1" "$EDU_MOD" || LV_OK=1
+	log_has "$MARK" "$EDU1: binding again with vendor driver $EDU_MOD" ||
+		LV_OK=1
+	# Held until vfio-pci has looked at it
+	wait_for_log "$MARK" "$EDU2: in use, so not bound again with vendor driver $EDU_MOD" ||
+		LV_OK=1
+	expect_vendor "$EDU2" none || LV_OK=1
+	exec 3<&-
+	expect_refcnt "$EDU_MOD" 1 || LV_OK=1
+	unbind "$EDU2" || LV_OK=1
+	clear_override "$EDU2" || LV_OK=1
+	return "$LV_OK"
+}
+
+# g4. a device without a vendor module runs modprobe once across many binds;
+# again once vendor_modprobe_cache is written or has expired; at every bind
+# with the cache off; and a device whose vendor is loaded runs none
+test_modprobe_cache() {
+	MC_OK=0
+	MC_ALIAS=vfio-pci:1b36-0005
+	need_vfio_pci || return 1
+	if [ ! -f "$CACHE_PARAM" ]; then
+		log "$CACHE_PARAM is missing"
+		return 1
+	fi
+	use_modprobe_wrapper "" || return 1
+	sysfs_write 60 "$CACHE_PARAM" || MC_OK=1
+	MC_I=0
+	while [ "$MC_I" -lt 10 ]; do
+		bind "$TESTDEV" || MC_OK=1
+		MC_I=$((MC_I + 1))
+	done
+	MC_N=$(modprobe_calls "$MC_ALIAS")
+	if [ "$MC_N" != 1 ]; then
+		log "10 binds ran modprobe $MC_N times, expected 1"
+		MC_OK=1
+	fi
+	# A write forgets: the next bind looks again, the one after does not
+	sysfs_write 60 "$CACHE_PARAM" || MC_OK=1
+	bind "$TESTDEV" || MC_OK=1
+	bind "$TESTDEV" || MC_OK=1
+	MC_N=$(modprobe_calls "$MC_ALIAS")
+	if [ "$MC_N" != 2 ]; then
+		log "after a write, modprobe ran $MC_N times in all, expected 2"
+		MC_OK=1
+	fi
+	# An entry expires
+	sysfs_write 1 "$CACHE_PARAM" || MC_OK=1
+	bind "$TESTDEV" || MC_OK=1
+	sleep 2
+	bind "$TESTDEV" || MC_OK=1
+	MC_N=$(modprobe_calls "$MC_ALIAS")
+	if [ "$MC_N" != 4 ]; then
+		log "with a 1 s cache, 2 s apart, modprobe ran $MC_N times in all, expected 4"
+		MC_OK=1
+	fi
+	# Off: every bind
+	sysfs_write 0 "$CACHE_PARAM" || MC_OK=1
+	bind "$TESTDEV" || MC_OK=1
+	bind "$TESTDEV" || MC_OK=1
+	bind "$TESTDEV" || MC_OK=1
+	MC_N=$(modprobe_calls "$MC_ALIAS")
+	if [ "$MC_N" != 7 ]; then
+		log "with the cache off, modprobe ran $MC_N times in all, expected 7"
+		MC_OK=1
+	fi
+	expect_vendor "$TESTDEV" none || MC_OK=1
+	# A device whose vendor is loaded: no modprobe at all
+	if ! mod_loaded "$EDU_MOD" && ! modprobe "$EDU_MOD"; then
+		log "modprobe $EDU_MOD failed"
+		MC_OK=1
+	fi
+	: >"$MP_LOG"
+	bind "$EDU1" || MC_OK=1
+	bind "$EDU1" || MC_OK=1
+	expect_vendor "$EDU1" "$EDU_MOD" || MC_OK=1
+	MC_N=$(modprobe_calls vfio-pci:1234-11e8)
+	if [ "$MC_N" != 0 ]; then
+		log "binding an edu with its vendor loaded ran modprobe $MC_N times"
+		MC_OK=1
+	fi
+	put_back_modprobe
+	unbind "$TESTDEV" || MC_OK=1
+	clear_override "$TESTDEV" || MC_OK=1
+	return "$MC_OK"
 }
 
 # h. disable_vendor_ops: no vendor driver and no module loading
@@ -685,6 +877,23 @@ test_disable_vendor_ops() {
 		DV_OK=1
 	fi
 	sysfs_write N "$DISABLE_PARAM" || return 1
+	# A device bound while vendor ops were off is not offered to a vendor
+	# that registers later; EDU2, bound plain with them on (its alias
+	# refused), is, and shows that the offer was made.
+	use_modprobe_wrapper "vfio-pci:1234-11e8" || return 1
+	bind "$EDU2" || DV_OK=1
+	put_back_modprobe
+	expect_vendor "$EDU2" none || DV_OK=1
+	new_mark
+	modprobe "$EDU_MOD" || { log "modprobe $EDU_MOD failed"; return 1; }
+	wait_for_vendor "$EDU2" "$EDU_MOD" || DV_OK=1
+	unbind "$EDU2" || DV_OK=1
+	clear_override "$EDU2" || DV_OK=1
+	expect_vendor "$EDU1" none || DV_OK=1
+	if log_since "$MARK" | grep -q -F -e "$EDU1: binding again"; then
+		log "$EDU1, bound with vendor ops off, was bound again with $EDU_MOD"
+		DV_OK=1
+	fi
 	bind "$EDU1" || return 1
 	expect_vendor "$EDU1" "$EDU_MOD" || DV_OK=1
 	return "$DV_OK"
@@ -891,6 +1100,7 @@ test_kmemleak() {
 }
 
 restore() {
+	put_back_modprobe
 	[ -f "$DISABLE_PARAM" ] && sysfs_write N "$DISABLE_PARAM"
 	[ -f "$FAIL_PARAM" ] && sysfs_write N "$FAIL_PARAM"
 	[ -f "$TRAP_PARAM" ] && sysfs_write Y "$TRAP_PARAM"
@@ -955,7 +1165,7 @@ fi
 ktap_set_plan "$NUM_TESTS"
 log "edu devices $EDU1 $EDU2 ${EDU3:-(no third)}, pci-testdev $TESTDEV"
 
-trap 'restore; exit "$KSFT_FAIL"' HUP INT TERM
+trap 'restore; [ -n "$MP_DIR" ] && rm -rf "$MP_DIR"; exit "$KSFT_FAIL"' HUP INT TERM
 
 # Start from unbound devices, without the sample loaded; from then on,
 # restore puts back what they had.  The legacy container's IOMMU backend is
@@ -1009,6 +1219,14 @@ test_reload_with_ids
 test_end reload_with_ids $?
 
 test_begin
+test_late_vendor
+test_end late_vendor $?
+
+test_begin
+test_modprobe_cache
+test_end modprobe_cache $?
+
+test_begin
 test_disable_vendor_ops
 test_end disable_vendor_ops $?
 
@@ -1045,4 +1263,5 @@ test_kmemleak
 test_end kmemleak $?
 
 restore
+[ -n "$MP_DIR" ] && rm -rf "$MP_DIR"
 ktap_finished

@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * KUnit tests for the i40e VF migration module's pure logic: the stream's
- * encoding and every reason to refuse one, the check of the destination
- * VF's policy against the stream's, the VF number bounds and the bus
- * mastering decision.  No hardware needed; loading the module runs them.
+ * encoding, every reason to refuse one and 12,000 mutated streams, the
+ * check of the destination VF's policy against the stream's, the VF number
+ * bounds and the bus mastering decision.  No hardware needed; loading the module runs them.
  */
 
 #include <kunit/test.h>
@@ -13,6 +13,7 @@
 #include <linux/if_vlan.h>
 #include <linux/module.h>
 #include <linux/pci_regs.h>
+#include <linux/prandom.h>
 
 #include "i40e_vf_migration.h"
 
@@ -433,6 +434,102 @@ static void bme_writes_command(struct kunit *test)
 	KUNIT_EXPECT_FALSE(test, i40e_vfm_writes_command(PCI_COMMAND, 0));
 }
 
+#define FUZZ_SEED	0x1e40f0cc5eedULL
+#define FUZZ_STREAMS	12000
+
+/* One mutation of @s, in @buf; returns the length to decode */
+static size_t fuzz_mutate(struct rnd_state *rnd, u8 *buf, size_t room,
+			  const struct i40e_vfm_stream *s)
+{
+	struct i40e_vfm_stream *m = (void *)buf;
+	static const u32 lengths[] = { 0, 1, sizeof(*s) - 1, sizeof(*s) + 1,
+				       S32_MAX, U32_MAX };
+	size_t len = sizeof(*s);
+	unsigned int i, n;
+
+	memcpy(buf, s, sizeof(*s));
+	switch (prandom_u32_state(rnd) % 6) {
+	case 0:		/* bit flips */
+		n = 1 + prandom_u32_state(rnd) % 4;
+		for (i = 0; i < n; i++) {
+			u32 bit = prandom_u32_state(rnd) % (sizeof(*s) * 8);
+
+			buf[bit / 8] ^= BIT(bit % 8);
+		}
+		break;
+	case 1:		/* truncated */
+		len = prandom_u32_state(rnd) % sizeof(*s);
+		break;
+	case 2:		/* extended */
+		n = 1 + prandom_u32_state(rnd) % (room - sizeof(*s));
+		prandom_bytes_state(rnd, buf + sizeof(*s), n);
+		len += n;
+		break;
+	case 3:		/* the length field at its limits */
+		m->length = cpu_to_le32(lengths[prandom_u32_state(rnd) %
+						ARRAY_SIZE(lengths)]);
+		break;
+	case 4:		/* another device's stream */
+		m->vf_device = cpu_to_le16(prandom_u32_state(rnd));
+		if (prandom_u32_state(rnd) & 1)
+			m->pf_device = cpu_to_le16(prandom_u32_state(rnd));
+		break;
+	default:	/* a random byte, anywhere */
+		buf[prandom_u32_state(rnd) % sizeof(*s)] = prandom_u32_state(rnd);
+		break;
+	}
+	return len;
+}
+
+/*
+ * Mutated streams, reproducible from FUZZ_SEED: each is refused with one
+ * of the decoder's errors, or is a valid stream: encoding what it decoded
+ * gives it back byte for byte, so the state restored is a valid stream's.
+ */
+static void decode_fuzz(struct kunit *test)
+{
+	u8 buf[sizeof(struct i40e_vfm_stream) + 16] __aligned(8);
+	unsigned int i, accepted = 0, refused = 0;
+	struct i40e_vfm_stream good, again;
+	struct rnd_state rnd;
+	struct i40e_vfm_state st;
+	size_t len;
+	int ret;
+
+	KUNIT_ASSERT_EQ(test, i40e_vfm_encode(&sample_state, VF_DEV, PF_DEV,
+					      &good, sizeof(good)),
+			(ssize_t)sizeof(good));
+	prandom_seed_state(&rnd, FUZZ_SEED);
+
+	for (i = 0; i < FUZZ_STREAMS; i++) {
+		len = fuzz_mutate(&rnd, buf, sizeof(buf), &good);
+		memset(&st, 0xa5, sizeof(st));
+		ret = i40e_vfm_decode(buf, len, VF_DEV, PF_DEV, &st);
+		if (ret == -EINVAL || ret == -EAGAIN ||
+		    ret == -EPROTONOSUPPORT) {
+			refused++;
+			continue;
+		}
+		if (ret) {
+			KUNIT_FAIL(test, "seed %#llx stream %u (%zu bytes): error %d",
+				   FUZZ_SEED, i, len, ret);
+			return;
+		}
+		accepted++;
+		if (len != sizeof(good) ||
+		    i40e_vfm_encode(&st, VF_DEV, PF_DEV, &again,
+				    sizeof(again)) != sizeof(again) ||
+		    memcmp(&again, buf, sizeof(again))) {
+			KUNIT_FAIL(test, "seed %#llx stream %u (%zu bytes): accepted, but not a valid stream's encoding",
+				   FUZZ_SEED, i, len);
+			return;
+		}
+	}
+	kunit_info(test, "seed %#llx: %u streams, %u accepted, %u refused\n",
+		   FUZZ_SEED, FUZZ_STREAMS, accepted, refused);
+	KUNIT_EXPECT_GT(test, refused, FUZZ_STREAMS / 2);
+}
+
 static struct kunit_case i40e_vfm_test_cases[] = {
 	KUNIT_CASE(encode_decode_round_trip),
 	KUNIT_CASE(encode_decode_guest_mac),
@@ -441,6 +538,7 @@ static struct kunit_case i40e_vfm_test_cases[] = {
 	KUNIT_CASE(decode_refuses_other_versions),
 	KUNIT_CASE(decode_partial),
 	KUNIT_CASE(decode_refuses),
+	KUNIT_CASE(decode_fuzz),
 	KUNIT_CASE(policy_equal_passes),
 	KUNIT_CASE(policy_mismatch_refused),
 	KUNIT_CASE(policy_guest_mac_not_compared),
