@@ -4,7 +4,7 @@
 # PCI bridge (vfio-pci can reset it through its bus: edu has no reset of its
 # own); the host root is shared over 9p.
 #
-#   vm.sh test|demo|bench|shell [timeout-seconds]
+#   vm.sh test|demo|bench|reliability|shell [timeout-seconds]
 #   RIG_SUITES=qemu,qemu10 vm.sh test   (only those in-VM suites)
 #   RIG_BENCH_ROUNDS=N RIG_BENCH_SIZES=1,16 vm.sh bench   (rig/bench.sh)
 #   RIG_RELIAB=smoke|long vm.sh reliability   (the reliability suite)
@@ -31,8 +31,16 @@ fi
 
 qemu_cmd() {
 	local accel=$1 m=$2
-	local cpu=max
+	local cpu=max extra=
 	[ "$accel" = kvm ] && cpu=host
+	# The reliability boot routes no PCI interrupt through ACPI: with an
+	# allocation failure injected into _PRT's evaluation (at every
+	# pci_enable_device() of an INTx device), ACPICA reads freed memory
+	# (KASAN), outside the series; see README, "Reliability".
+	# Its console shows warnings and worse only: every bind's and every
+	# refused stream's info line over the emulated serial port would cost
+	# more than the tests (the dmesg at the end still has them all).
+	[ "$m" = reliability ] && extra=" acpi=noirq loglevel=5"
 	echo qemu-system-x86_64 -nodefaults -no-reboot -display none \
 		-machine q35,accel="$accel" -cpu "$cpu" -smp 2 -m 3G \
 		-device intel-iommu,intremap=on \
@@ -42,7 +50,7 @@ qemu_cmd() {
 		-device edu,bus=br1,addr=01.0 \
 		-virtfs local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap \
 		-kernel "$GUEST_DIR/bzImage" -initrd "$GUEST_DIR/initramfs.gz" \
-		-append "'console=ttyS0 intel_iommu=on iommu=nopt panic=-1 oops=panic kmemleak=on hung_task_panic=0 rig.mode=$m rig.qemu10=$qemu10${RIG_SUITES:+ rig.suites=$RIG_SUITES}${RIG_BENCH_ROUNDS:+ rig.bench_rounds=$RIG_BENCH_ROUNDS}${RIG_BENCH_SIZES:+ rig.bench_sizes=$RIG_BENCH_SIZES}${RIG_RELIAB:+ rig.reliab=$RIG_RELIAB}'" \
+		-append "'console=ttyS0 intel_iommu=on iommu=nopt panic=-1 oops=panic kmemleak=on hung_task_panic=0$extra rig.mode=$m rig.qemu10=$qemu10${RIG_SUITES:+ rig.suites=$RIG_SUITES}${RIG_BENCH_ROUNDS:+ rig.bench_rounds=$RIG_BENCH_ROUNDS}${RIG_BENCH_SIZES:+ rig.bench_sizes=$RIG_BENCH_SIZES}${RIG_RELIAB:+ rig.reliab=$RIG_RELIAB}'" \
 		-serial stdio
 }
 

@@ -9,9 +9,11 @@
 #
 #   sh /rig/reliability.sh [smoke|long]
 #
-#   smoke (default, sized for CI): fault walks of at most 300 points per
-#   path, 10000 fuzzed streams per protocol, 60 s of stress; long: walks
-#   of up to 1000 points (vfio-reliab's default), 50000 streams, 300 s.
+#   smoke (default, sized for CI): fault walks that inject every 9th
+#   point of each path (1, 10, 19, ... until the operation has no more;
+#   at most 4000; not the trap path, see PATHS), 5000 fuzzed streams per
+#   protocol, 45 s of stress; long: every 3rd point of every path, 50000
+#   streams per protocol, 300 s.
 #   The fuzz seed is fixed (20261203); rig.fuzz_seed=N on the kernel
 #   command line overrides it.
 #
@@ -58,12 +60,14 @@
 MODE=${1:-smoke}
 case "$MODE" in
 smoke)
-	FAULT_MAX=300
-	FUZZ_N=10000
-	STRESS_S=60
+	FAULT_MAX=4000
+	FAULT_STEP=9
+	FUZZ_N=5000
+	STRESS_S=45
 	;;
 long)
-	FAULT_MAX=
+	FAULT_MAX=4000
+	FAULT_STEP=3
 	FUZZ_N=50000
 	STRESS_S=300
 	;;
@@ -96,7 +100,10 @@ KLOG=$WORK/klog
 ALL=$WORK/all
 RC_FILE=$WORK/rc
 PATHS="bind open info v1save v1resume v2save v2resume trap close unbind unload"
-NUM_TESTS=21
+# The trap path allocates nothing, and fail_function does not fail its
+# vfio_pci_core_trap_bars() here (open: README, "Reliability"): long only.
+[ "$MODE" = smoke ] && PATHS=$(echo "$PATHS" | sed 's/ trap / /')
+NUM_TESTS=$(($(echo "$PATHS" | wc -w) + 10))
 
 # rig/check-log.sh's splats
 SPLAT_RE='BUG:|WARNING:|Oops|general protection fault|Kernel panic|KASAN:|UBSAN:|INFO: possible|INFO: task .* blocked|possible circular locking|inconsistent lock state|unreferenced object|suspected memory leak|Call Trace:|kernel BUG'
@@ -282,7 +289,8 @@ mark() {
 }
 
 # klog_clean FROM TO PAGEALLOC: no splat between the marks; with
-# PAGEALLOC 1, page allocation failure warnings are left out
+# PAGEALLOC 1, page allocation failure and vmalloc error warnings are
+# left out
 klog_clean() {
 	awk -v a="$1" -v b="$2" -v pa="$3" -v re="$SPLAT_RE" '
 		function ends(s, t) {
@@ -295,7 +303,7 @@ klog_clean() {
 			print "# kernel log: " $0
 			next
 		}
-		pa && /page allocation failure/ { skip = 1; next }
+		pa && /page allocation failure|vmalloc error/ { skip = 1; next }
 		skip {
 			if (/<\/TASK>/ || /[0-9]+ pages reserved/)
 				skip = 0
@@ -369,8 +377,8 @@ t_faults() {
 	if [ "$1" = trap ]; then
 		wr N "$TRAP" || return 1
 	fi
-	# shellcheck disable=SC2086 # no --max in long mode
-	vfio-reliab faults "$1" "$EDU1" "$EDU2" ${FAULT_MAX:+--max $FAULT_MAX} || tf_rc=1
+	vfio-reliab faults "$1" "$EDU1" "$EDU2" --max "$FAULT_MAX" \
+		--step "$FAULT_STEP" || tf_rc=1
 	if [ "$1" = trap ]; then
 		wr Y "$TRAP" || tf_rc=1
 	fi
@@ -728,7 +736,7 @@ setup() {
 		bind "$su_dev" && expect_vendor "$su_dev" "$EDU_MOD" || return 1
 	done
 	bind "$TESTDEV" && expect_vendor "$TESTDEV" none || return 1
-	log "edu devices $EDUS, pci-testdev $TESTDEV; mode $MODE: faults at most ${FAULT_MAX:-1000} points per path, fuzz $FUZZ_N streams per protocol (seed $SEED), stress $STRESS_S s"
+	log "edu devices $EDUS, pci-testdev $TESTDEV; mode $MODE: faults at every ${FAULT_STEP}th of at most $FAULT_MAX points per path, fuzz $FUZZ_N streams per protocol (seed $SEED), stress $STRESS_S s"
 	if [ -w "$KMEMLEAK" ]; then
 		wr scan "$KMEMLEAK" && wr clear "$KMEMLEAK"
 	fi

@@ -6,12 +6,13 @@
  * "RIG-RELIAB: ..." lines, diagnostics as "# ..." lines; any failure ends
  * the tool with status 1 after saying what failed.
  *
- *   vfio-reliab faults PATH BDF [BDF2] [--max N] [--funcs f1,f2,...]
- *	Walks every fault injection point of one operation on BDF with
- *	/proc/thread-self/fail-nth: for n = 1, 2, ... the n-th slab, page
- *	or fail_function check that this thread's syscalls make fails,
- *	until the operation runs to its end without reaching n (every point
- *	walked; it must then succeed) or n passes N (default 1000).  PATH:
+ *   vfio-reliab faults PATH BDF [BDF2] [--max N] [--step K] [--funcs f1,...]
+ *	Walks the fault injection points of one operation on BDF with
+ *	/proc/thread-self/fail-nth: for n = 1, 1 + K, 1 + 2K, ... (K is 1
+ *	unless --step says otherwise: every point) the n-th slab, page or
+ *	fail_function check that this thread's syscalls make fails, until
+ *	the operation runs to its end without reaching n (the walk is
+ *	complete; it must then succeed) or n passes N (default 1000).  PATH:
  *	  bind      the write of BDF to /sys/bus/pci/drivers_probe, with
  *		    driver_override vfio-pci and the device unbound before
  *	  open      container, group, type1 and VFIO_GROUP_GET_DEVICE_FD
@@ -42,9 +43,10 @@
  *	and removed again at the end.  "# reliability: faults begin" and
  *	"... end" go to /dev/kmsg around the walk: injected page
  *	allocation failures make the kernel warn with a stack dump there.
- *	Prints "RIG-RELIAB: faults PATH points=<reached> errors=<operations
- *	that failed> ok=<that succeeded anyway>"; status 0 when every check
- *	passed and at least one point was reached.
+ *	Prints "RIG-RELIAB: faults PATH points=<injected> of=<the
+ *	operation's points, at most; 0 if the walk stopped at N>
+ *	errors=<operations that failed> ok=<that succeeded anyway>"; status
+ *	0 when every check passed and at least one point was reached.
  *
  *   vfio-reliab fuzz SRC DST v1|v2 COUNT SEED
  *	Saves a valid stream from edu SRC (its liveness, factorial, DMA and
@@ -1072,7 +1074,7 @@ static int cmd_faults(int argc, char **argv)
 	const struct fpath *p = NULL;
 	char arm[24], opmsg[sizeof(vl_msg)];
 	struct ffunc ff[16];
-	long max = 1000, n, left;
+	long max = 1000, step = 1, n, left;
 	size_t arm_len;
 
 	for (i = 0; i < (int)ARRAY_SIZE(fpaths); i++)
@@ -1086,6 +1088,10 @@ static int cmd_faults(int argc, char **argv)
 	for (i = 2; i < argc; i++) {
 		if (!strcmp(argv[i], "--max") && i + 1 < argc) {
 			max = parse_u64(argv[++i], "--max");
+		} else if (!strcmp(argv[i], "--step") && i + 1 < argc) {
+			step = parse_u64(argv[++i], "--step");
+			if (step < 1)
+				step = 1;
 		} else if (!strcmp(argv[i], "--funcs") && i + 1 < argc) {
 			funcs = argv[++i];
 		} else if (argv[i][0] != '-' && !c.bdf2) {
@@ -1142,7 +1148,7 @@ static int cmd_faults(int argc, char **argv)
 	if (kmsg_wfd < 0 || write(kmsg_wfd, FAULTS_BEGIN, strlen(FAULTS_BEGIN)) < 0)
 		note("cannot write to /dev/kmsg: %s", strerror(errno));
 
-	for (n = 1; n <= max; n++) {
+	for (n = 1; n <= max; n += step) {
 		watchdog(STEP_SECS, "faults %s: point %ld: setting up", p->name, n);
 		ret = p->prep(&c);
 		if (ret) {
@@ -1222,6 +1228,71 @@ static int cmd_faults(int argc, char **argv)
 			break;
 	}
 
+	/*
+	 * An operation that allocates nothing may still call an injectable
+	 * function, whose check fail-nth does not count: fail its first
+	 * call with fail_function's own attributes instead, task-filtered
+	 * (make-it-fail on this thread only) and times=1.
+	 */
+	if (complete && !broken && !final_failed && !points && nff) {
+		char times[16] = "";
+
+		watchdog(STEP_SECS, "faults %s: fail_function: setting up", p->name);
+		ret = p->prep(&c);
+		if (!ret && (sysfs_write(FF "/task-filter", "Y") ||
+			     sysfs_write(FF "/interval", "1") ||
+			     sysfs_write(FF "/times", "1") ||
+			     sysfs_write(FF "/probability", "100")))
+			ret = -EIO;
+		if (ret) {
+			note("faults %s: fail_function: setting up failed: %s",
+			     p->name, vl_msg);
+			broken = 1;
+		} else {
+			vl_msg[0] = 0;
+			watchdog(STEP_SECS, "faults %s: fail_function: the operation hangs",
+				 p->name);
+			if (sysfs_write("/proc/thread-self/make-it-fail", "1"))
+				bail("faults: make-it-fail");
+			ret = p->op(&c);
+			if (sysfs_write("/proc/thread-self/make-it-fail", "0"))
+				bail("faults: make-it-fail");
+			alarm(0);
+			sysfs_write(FF "/probability", "0");
+			if (sysfs_read(FF "/times", times, sizeof(times)))
+				bail("faults: fail_function/times");
+			sysfs_write(FF "/task-filter", "N");
+			if (ret && !vl_msg[0])
+				snprintf(vl_msg, sizeof(vl_msg), "%s", strerror(-ret));
+			memcpy(opmsg, vl_msg, sizeof(opmsg));
+			if (p->undo)
+				p->undo(&c);
+			/* times counts down as faults are injected */
+			if (!strcmp(times, "0")) {
+				points++;
+				if (ret) {
+					errors++;
+					errcount[-ret < 256 ? -ret : 0]++;
+				} else {
+					ok++;
+				}
+				note("faults %s: fail_function failed a call: %s",
+				     p->name, ret ? opmsg : "the operation succeeded");
+			}
+			watchdog(2 * STEP_SECS, "faults %s: fail_function: bringing the device back",
+				 p->name);
+			rec = p->recover ? p->recover(&c) : 0;
+			if (!rec)
+				rec = verify(c.bdf, c.bdf2);
+			alarm(0);
+			if (rec) {
+				note("faults %s: fail_function: the device does not work afterwards: %s",
+				     p->name, vl_msg);
+				broken = 1;
+			}
+		}
+	}
+
 	if (kmsg_wfd >= 0) {
 		if (write(kmsg_wfd, FAULTS_END, strlen(FAULTS_END)) < 0)
 			note("cannot write to /dev/kmsg: %s", strerror(errno));
@@ -1246,8 +1317,8 @@ static int cmd_faults(int argc, char **argv)
 		     p->name, max);
 	if (!points)
 		note("faults %s: no injection point was reached", p->name);
-	printf("RIG-RELIAB: faults %s points=%d errors=%d ok=%d\n", p->name,
-	       points, errors, ok);
+	printf("RIG-RELIAB: faults %s points=%d of=%ld errors=%d ok=%d\n",
+	       p->name, points, complete ? n - 1 : 0, errors, ok);
 	return broken || final_failed || !points ? 1 : 0;
 }
 
@@ -2196,7 +2267,7 @@ static int cmd_hold(const char *bdf, const char *stage)
 
 static int usage(void)
 {
-	fprintf(stderr, "usage: vfio-reliab faults bind|open|info|v1save|v1resume|v2save|v2resume|trap|close|unbind|unload BDF [BDF2] [--max N] [--funcs f1,f2]\n"
+	fprintf(stderr, "usage: vfio-reliab faults bind|open|info|v1save|v1resume|v2save|v2resume|trap|close|unbind|unload BDF [BDF2] [--max N] [--step K] [--funcs f1,f2]\n"
 		"       vfio-reliab fuzz SRC DST v1|v2 COUNT SEED\n"
 		"       vfio-reliab hammer BDF SECONDS\n"
 		"       vfio-reliab hold BDF v1save|v2read|remapwait\n"
