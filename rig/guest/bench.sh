@@ -267,8 +267,9 @@ bench_mig() {
 				fail "$bm_fig: round $ROUND: a stream of ${bm_bytes:-no} bytes, not the $bm_min bytes of synthetic state and more"
 				continue
 			fi
-			[ "$bm_bytes" -eq $((bm_min + 64)) ] ||
-				say "$bm_fig: the stream has $bm_bytes bytes, not 56 + 8 + $bm_min"
+			# The edu header, then struct edu_synthetic (seed, size)
+			[ "$bm_bytes" -eq $((bm_min + 72)) ] ||
+				say "$bm_fig: the stream has $bm_bytes bytes, not 56 + 16 + $bm_min"
 			for bm_what in save restore; do
 				bm_v=$(key "$bm_out" "mig_${bm_proto}_${bm_what}_pct")
 				if [ -z "$bm_v" ]; then

@@ -566,14 +566,14 @@ static int edu_check_synthetic(struct pci_dev *pdev,
 	u64 seed = le64_to_cpu(syn->seed), i;
 
 	if (le64_to_cpu(syn->size) != len - EDU_SYNTHETIC_HDR) {
-		pci_err(pdev, "migration: synthetic state of %llu bytes in a stream of %zu\n",
-			le64_to_cpu(syn->size), len);
+		dev_err_ratelimited(&pdev->dev, "migration: synthetic state of %llu bytes in a stream of %zu\n",
+				    le64_to_cpu(syn->size), len);
 		return -EINVAL;
 	}
 	for (i = 0; i < (len - EDU_SYNTHETIC_HDR) / 8; i++) {
 		if (le64_to_cpu(word[i]) != edu_synthetic_word(seed, i)) {
-			pci_err(pdev, "migration: synthetic state differs at byte %llu\n",
-				i * 8);
+			dev_err_ratelimited(&pdev->dev, "migration: synthetic state differs at byte %llu\n",
+					    i * 8);
 			return -EINVAL;
 		}
 		if (!(i % (SZ_1M / 8)))
@@ -594,13 +594,13 @@ static int edu_check_stream(struct pci_dev *pdev, const struct edu_stream *st,
 	    (flags & ~EDU_STREAM_SYNTHETIC) ||
 	    (version != EDU_STREAM_VERSION &&
 	     (version != EDU_STREAM_VERSION_1 || st->factorial || flags))) {
-		pci_err(pdev, "migration: not an edu stream of version %d or %d\n",
-			EDU_STREAM_VERSION_1, EDU_STREAM_VERSION);
+		dev_err_ratelimited(&pdev->dev, "migration: not an edu stream of version %d or %d\n",
+				    EDU_STREAM_VERSION_1, EDU_STREAM_VERSION);
 		return -EINVAL;
 	}
 	if (le32_to_cpu(st->id) != id) {
-		pci_err(pdev, "migration: stream of edu %#010x, this is %#010x\n",
-			le32_to_cpu(st->id), id);
+		dev_err_ratelimited(&pdev->dev, "migration: stream of edu %#010x, this is %#010x\n",
+				    le32_to_cpu(st->id), id);
 		return -EINVAL;
 	}
 	if (version == EDU_STREAM_VERSION_1) {
@@ -609,8 +609,8 @@ static int edu_check_stream(struct pci_dev *pdev, const struct edu_stream *st,
 	}
 	n = edu_fact_arg(le32_to_cpu(st->factorial));
 	if (n < 0)
-		pci_err(pdev, "migration: factorial register %#x is not n! modulo 2^32 for any n\n",
-			le32_to_cpu(st->factorial));
+		dev_err_ratelimited(&pdev->dev, "migration: factorial register %#x is not n! modulo 2^32 for any n\n",
+				    le32_to_cpu(st->factorial));
 	return n;
 }
 
@@ -635,13 +635,13 @@ static int edu_load(struct vfio_pci_core_device *vdev, const void *buf,
 		want = le32_to_cpu(st->length);
 		/* The helper refuses more than this device's stream_max. */
 		if (want < EDU_SYNTHETIC_HDR || (want - EDU_SYNTHETIC_HDR) % 8) {
-			pci_err(pdev, "migration: stream length %zu is no edu stream with synthetic state\n",
-				want);
+			dev_err_ratelimited(&pdev->dev, "migration: stream length %zu is no edu stream with synthetic state\n",
+					    want);
 			return -EINVAL;
 		}
 	} else if (le32_to_cpu(st->length) != want) {
-		pci_err(pdev, "migration: stream length %u, expected %zu\n",
-			le32_to_cpu(st->length), want);
+		dev_err_ratelimited(&pdev->dev, "migration: stream length %u, expected %zu\n",
+				    le32_to_cpu(st->length), want);
 		return -EINVAL;
 	}
 	if (len < want)
@@ -663,14 +663,14 @@ static int edu_load(struct vfio_pci_core_device *vdev, const void *buf,
 
 	/* The DMA registers are read-only while a transfer runs. */
 	if (ioread32(bar0 + EDU_REG_DMA_CMD) & EDU_DMA_RUN) {
-		pci_err(pdev, "migration: a DMA transfer is running, cannot restore\n");
+		dev_err_ratelimited(&pdev->dev, "migration: a DMA transfer is running, cannot restore\n");
 		ret = -EBUSY;
 		goto out;
 	}
 	/* A factorial being computed would ignore the one to restore. */
 	ret = edu_fact_wait(bar0);
 	if (ret) {
-		pci_err(pdev, "migration: a factorial computation did not end, cannot restore\n");
+		dev_err_ratelimited(&pdev->dev, "migration: a factorial computation did not end, cannot restore\n");
 		goto out;
 	}
 
@@ -680,7 +680,8 @@ static int edu_load(struct vfio_pci_core_device *vdev, const void *buf,
 		iowrite32(n, bar0 + EDU_REG_FACT);
 		ret = edu_fact_wait(bar0);
 		if (ret) {
-			pci_err(pdev, "migration: computing %d! did not end\n", n);
+			dev_err_ratelimited(&pdev->dev, "migration: computing %d! did not end\n",
+					    n);
 			goto out;
 		}
 	}

@@ -288,9 +288,9 @@ int __vfio_pci_register_vendor_driver(struct vfio_pci_vendor_driver_ops *ops,
 	 * barrier: the vendor is on the list before the count moves, and
 	 * the count moves before the bound devices are looked at.
 	 */
-	smp_mb__before_atomic();
+	smp_mb__before_atomic();	/* the vendor on the list first */
 	atomic_inc(&vfio_pci_vendor_gen);
-	smp_mb__after_atomic();
+	smp_mb__after_atomic();		/* then the bound devices looked at */
 	/* Its alias may be one modprobe did not find before. */
 	vfio_pci_nomod_flush(&vfio_pci_nomod);
 	/* And devices bound before it registered may be its own. */

@@ -427,9 +427,9 @@ static void i40e_vfm_refuse(struct i40e_vfm *vfm, struct net_device *netdev,
 			strscpy(there, "no MAC set by the administrator");
 	}
 
-	pci_err(vfm->pdev, "migration: refusing the stream: VF %d %s: %s here, the source had %s; run \"ip link set %s vf %d %s\" before resuming\n",
-		vfm->vf_id, field < ARRAY_SIZE(what) ? what[field] : "differs",
-		here, there, netdev->name, vfm->vf_id, set);
+	dev_err_ratelimited(&vfm->pdev->dev, "migration: refusing the stream: VF %d %s: %s here, the source had %s; run \"ip link set %s vf %d %s\" before resuming\n",
+			    vfm->vf_id, field < ARRAY_SIZE(what) ? what[field] : "differs",
+			    here, there, netdev->name, vfm->vf_id, set);
 }
 
 static int i40e_vfm_load(struct vfio_pci_core_device *vdev, const void *buf,
@@ -447,13 +447,13 @@ static int i40e_vfm_load(struct vfio_pci_core_device *vdev, const void *buf,
 	if (ret == -EAGAIN)
 		return ret;
 	if (ret == -EPROTONOSUPPORT) {
-		pci_err(vfm->pdev, "migration: refusing a version %u stream: this kernel takes version %d only, which checks the VF configuration instead of applying it; migrate from a source running the same i40e_vf_migration\n",
-			le16_to_cpu(s->version), I40E_VFM_VERSION);
+		dev_err_ratelimited(&vfm->pdev->dev, "migration: refusing a version %u stream: this kernel takes version %d only, which checks the VF configuration instead of applying it; migrate from a source running the same i40e_vf_migration\n",
+				    le16_to_cpu(s->version), I40E_VFM_VERSION);
 		return -EINVAL;
 	}
 	if (ret) {
-		pci_err(vfm->pdev, "migration: refusing a stream that is not from an i40e VF of this kind, version %d\n",
-			I40E_VFM_VERSION);
+		dev_err_ratelimited(&vfm->pdev->dev, "migration: refusing a stream that is not from an i40e VF of this kind, version %d\n",
+				    I40E_VFM_VERSION);
 		return ret;
 	}
 

@@ -520,7 +520,8 @@ static void decode_fuzz(struct kunit *test)
 		    i40e_vfm_encode(&st, VF_DEV, PF_DEV, &again,
 				    sizeof(again)) != sizeof(again) ||
 		    memcmp(&again, buf, sizeof(again))) {
-			KUNIT_FAIL(test, "seed %#llx stream %u (%zu bytes): accepted, but not a valid stream's encoding",
+			KUNIT_FAIL(test,
+				   "seed %#llx stream %u (%zu bytes): accepted, but not a valid stream's encoding",
 				   FUZZ_SEED, i, len);
 			return;
 		}
