@@ -577,15 +577,22 @@ static void mig_sessions_start_last(struct kunit *test)
 	}
 }
 
-/* A remembered ID is found until it expires, then looked up again. */
-static void nomod_cache_expires(struct kunit *test)
+/* An empty negative cache, freed with the test */
+static struct vfio_pci_nomod_cache *nomod_cache_new(struct kunit *test)
 {
 	struct vfio_pci_nomod_cache *cache;
-	unsigned long now = jiffies;
 
 	cache = kunit_kzalloc(test, sizeof(*cache), GFP_KERNEL);
 	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, cache);
 	spin_lock_init(&cache->lock);
+	return cache;
+}
+
+/* A remembered ID is found until it expires, then looked up again. */
+static void nomod_cache_expires(struct kunit *test)
+{
+	struct vfio_pci_nomod_cache *cache = nomod_cache_new(test);
+	unsigned long now = jiffies;
 
 	KUNIT_EXPECT_FALSE(test, vfio_pci_nomod_cached(cache, 0x12341111, now));
 	vfio_pci_nomod_add(cache, 0x12341111, now, 10);
@@ -602,12 +609,8 @@ static void nomod_cache_expires(struct kunit *test)
 
 static void nomod_cache_flush(struct kunit *test)
 {
-	struct vfio_pci_nomod_cache *cache;
+	struct vfio_pci_nomod_cache *cache = nomod_cache_new(test);
 	unsigned long now = jiffies;
-
-	cache = kunit_kzalloc(test, sizeof(*cache), GFP_KERNEL);
-	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, cache);
-	spin_lock_init(&cache->lock);
 
 	vfio_pci_nomod_add(cache, 1, now, 100);
 	vfio_pci_nomod_add(cache, 2, now, 100);
@@ -620,13 +623,9 @@ static void nomod_cache_flush(struct kunit *test)
 /* A full cache stays bounded: the entry that expires first goes. */
 static void nomod_cache_full(struct kunit *test)
 {
-	struct vfio_pci_nomod_cache *cache;
+	struct vfio_pci_nomod_cache *cache = nomod_cache_new(test);
 	unsigned long now = jiffies;
 	u32 id;
-
-	cache = kunit_kzalloc(test, sizeof(*cache), GFP_KERNEL);
-	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, cache);
-	spin_lock_init(&cache->lock);
 
 	/* ID n expires at now + 100 + n, except ID 7, which goes first. */
 	for (id = 0; id < VFIO_PCI_NOMOD_SLOTS; id++)

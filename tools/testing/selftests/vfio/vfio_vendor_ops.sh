@@ -721,6 +721,23 @@ modprobe_calls() {
 	grep -c -F -e " $1" "$MP_LOG"
 }
 
+# expect_calls ALIAS N WHAT: the kernel asked for ALIAS N times, or say so
+expect_calls() {
+	EC_N=$(modprobe_calls "$1")
+	[ "$EC_N" = "$2" ] && return 0
+	log "$3: modprobe ran $EC_N times for $1, expected $2"
+	return 1
+}
+
+# binds BDF N: bind BDF to vfio-pci N times
+binds() {
+	BS_I=0
+	while [ "$BS_I" -lt "$2" ]; do
+		bind "$1" || return 1
+		BS_I=$((BS_I + 1))
+	done
+}
+
 # The VFIO cdev of $1
 vfio_cdev() {
 	for VC_DEV in "$SYSPCI/devices/$1"/vfio-dev/vfio*; do
@@ -789,45 +806,22 @@ test_modprobe_cache() {
 	fi
 	use_modprobe_wrapper "" || return 1
 	sysfs_write 60 "$CACHE_PARAM" || MC_OK=1
-	MC_I=0
-	while [ "$MC_I" -lt 10 ]; do
-		bind "$TESTDEV" || MC_OK=1
-		MC_I=$((MC_I + 1))
-	done
-	MC_N=$(modprobe_calls "$MC_ALIAS")
-	if [ "$MC_N" != 1 ]; then
-		log "10 binds ran modprobe $MC_N times, expected 1"
-		MC_OK=1
-	fi
+	binds "$TESTDEV" 10 || MC_OK=1
+	expect_calls "$MC_ALIAS" 1 "10 binds" || MC_OK=1
 	# A write forgets: the next bind looks again, the one after does not
 	sysfs_write 60 "$CACHE_PARAM" || MC_OK=1
-	bind "$TESTDEV" || MC_OK=1
-	bind "$TESTDEV" || MC_OK=1
-	MC_N=$(modprobe_calls "$MC_ALIAS")
-	if [ "$MC_N" != 2 ]; then
-		log "after a write, modprobe ran $MC_N times in all, expected 2"
-		MC_OK=1
-	fi
+	binds "$TESTDEV" 2 || MC_OK=1
+	expect_calls "$MC_ALIAS" 2 "after a write, in all" || MC_OK=1
 	# An entry expires
 	sysfs_write 1 "$CACHE_PARAM" || MC_OK=1
 	bind "$TESTDEV" || MC_OK=1
 	sleep 2
 	bind "$TESTDEV" || MC_OK=1
-	MC_N=$(modprobe_calls "$MC_ALIAS")
-	if [ "$MC_N" != 4 ]; then
-		log "with a 1 s cache, 2 s apart, modprobe ran $MC_N times in all, expected 4"
-		MC_OK=1
-	fi
+	expect_calls "$MC_ALIAS" 4 "with a 1 s cache, 2 s apart, in all" || MC_OK=1
 	# Off: every bind
 	sysfs_write 0 "$CACHE_PARAM" || MC_OK=1
-	bind "$TESTDEV" || MC_OK=1
-	bind "$TESTDEV" || MC_OK=1
-	bind "$TESTDEV" || MC_OK=1
-	MC_N=$(modprobe_calls "$MC_ALIAS")
-	if [ "$MC_N" != 7 ]; then
-		log "with the cache off, modprobe ran $MC_N times in all, expected 7"
-		MC_OK=1
-	fi
+	binds "$TESTDEV" 3 || MC_OK=1
+	expect_calls "$MC_ALIAS" 7 "with the cache off, in all" || MC_OK=1
 	expect_vendor "$TESTDEV" none || MC_OK=1
 	# A device whose vendor is loaded: no modprobe at all
 	if ! mod_loaded "$EDU_MOD" && ! modprobe "$EDU_MOD"; then
@@ -835,14 +829,10 @@ test_modprobe_cache() {
 		MC_OK=1
 	fi
 	: >"$MP_LOG"
-	bind "$EDU1" || MC_OK=1
-	bind "$EDU1" || MC_OK=1
+	binds "$EDU1" 2 || MC_OK=1
 	expect_vendor "$EDU1" "$EDU_MOD" || MC_OK=1
-	MC_N=$(modprobe_calls vfio-pci:1234-11e8)
-	if [ "$MC_N" != 0 ]; then
-		log "binding an edu with its vendor loaded ran modprobe $MC_N times"
+	expect_calls vfio-pci:1234-11e8 0 "binding an edu with its vendor loaded" ||
 		MC_OK=1
-	fi
 	put_back_modprobe
 	unbind "$TESTDEV" || MC_OK=1
 	clear_override "$TESTDEV" || MC_OK=1
