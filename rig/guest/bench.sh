@@ -38,11 +38,12 @@
 # that is the default).  The console shows only kernel warnings and worse
 # while it runs: printing every bind's info line over the emulated serial
 # port would be timed along with the bind.
+. /rig/sysfs-lib.sh
+
 EDU1=0000:00:04.0
 EDU2=0000:00:05.0
 TESTDEV=0000:00:06.0
 EDU_MOD=vfio_pci_edu
-PCI=/sys/bus/pci
 VFIO_DRV=$PCI/drivers/vfio-pci
 DISABLE=/sys/module/vfio_pci/parameters/disable_vendor_ops
 SYNTH=/sys/module/$EDU_MOD/parameters/synthetic_state
@@ -61,7 +62,6 @@ for arg in $(cat /proc/cmdline); do
 done
 SIZES=$(echo "$SIZES" | tr ',' ' ')
 
-say() { echo "# $*"; }
 FAILED=0
 fail() {
 	echo "RIG-BENCH-FAIL: $*"
@@ -81,27 +81,6 @@ if [ -z "$ROUNDS" ] || [ -z "$SIZES" ]; then
 	fail "bad rig.bench_rounds= or rig.bench_sizes= (sizes: MiB from 1 to 64)"
 	exit 1
 fi
-
-# wr VALUE FILE: write a sysfs file, saying so when that fails
-wr() {
-	if ! { echo "$1" >"$2"; } 2>/dev/null; then
-		say "cannot write '$1' to $2"
-		return 1
-	fi
-}
-
-vendor_of() {
-	vo=
-	{ read -r vo <"$PCI/devices/$1/vfio_vendor_driver"; } 2>/dev/null
-	echo "${vo:-(no vfio_vendor_driver)}"
-}
-
-expect_vendor() {
-	ev=$(vendor_of "$1")
-	[ "$ev" = "$2" ] && return 0
-	say "$1: vfio_vendor_driver says $ev, expected $2"
-	return 1
-}
 
 # rebind BDF VENDOR: bind BDF to vfio-pci afresh, driven by VENDOR
 # ("none": plain vfio-pci), as disable_vendor_ops now says

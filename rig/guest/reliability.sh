@@ -83,11 +83,12 @@ for arg in $(cat /proc/cmdline); do
 	esac
 done
 
+. /rig/sysfs-lib.sh
+
 EDU1=0000:00:04.0
 EDU2=0000:00:05.0
 TESTDEV=0000:00:06.0
 EDU_MOD=vfio_pci_edu
-PCI=/sys/bus/pci
 DISABLE=/sys/module/vfio_pci/parameters/disable_vendor_ops
 TRAP=/sys/module/$EDU_MOD/parameters/trap_bar0
 SYNTH=/sys/module/$EDU_MOD/parameters/synthetic_state
@@ -108,7 +109,6 @@ NUM_TESTS=$(($(echo "$PATHS" | wc -w) + 10))
 # rig/check-log.sh's splats
 SPLAT_RE='BUG:|WARNING:|Oops|general protection fault|Kernel panic|KASAN:|UBSAN:|INFO: possible|INFO: task .* blocked|possible circular locking|inconsistent lock state|unreferenced object|suspected memory leak|Call Trace:|kernel BUG'
 
-log() { echo "# $*"; }
 
 # Print file $1 as diagnostics
 show() { sed 's/^/# /' "$1"; }
@@ -122,35 +122,12 @@ else
 	PER_S=1
 fi
 
-wr() {
-	if ! { echo "$1" >"$2"; } 2>/dev/null; then
-		log "cannot write '$1' to $2"
-		return 1
-	fi
-}
-
-read_file() {
-	rf_line=
-	{ read -r rf_line <"$1"; } 2>/dev/null
-	echo "$rf_line"
-}
-
 find_devices() {
 	for fd_dev in "$PCI"/devices/*; do
 		[ "$(read_file "$fd_dev/vendor")" = "$1" ] || continue
 		[ "$(read_file "$fd_dev/device")" = "$2" ] || continue
 		echo "${fd_dev##*/}"
 	done
-}
-
-driver_of() {
-	do_link=$(readlink "$PCI/devices/$1/driver" 2>/dev/null)
-	echo "${do_link##*/}"
-}
-
-vendor_of() {
-	vo=$(read_file "$PCI/devices/$1/vfio_vendor_driver")
-	echo "${vo:-(no vfio_vendor_driver)}"
 }
 
 unbind() {
@@ -164,17 +141,9 @@ bind() {
 	wr vfio-pci "$PCI/devices/$1/driver_override" || return 1
 	wr "$1" "$PCI/drivers_probe" || return 1
 	if [ "$(driver_of "$1")" != vfio-pci ]; then
-		log "$1 is not bound to vfio-pci after drivers_probe"
+		say "$1 is not bound to vfio-pci after drivers_probe"
 		return 1
 	fi
-}
-
-# expect_vendor BDF VENDOR
-expect_vendor() {
-	ev=$(vendor_of "$1")
-	[ "$ev" = "$2" ] && return 0
-	log "$1: vfio_vendor_driver says $ev, expected $2"
-	return 1
 }
 
 # ensure_edu BDF: bound to vfio-pci and driven by the sample
@@ -192,7 +161,7 @@ mod_loaded() {
 mod_load() {
 	mod_loaded && return 0
 	if ! modprobe "$EDU_MOD"; then
-		log "modprobe $EDU_MOD failed"
+		say "modprobe $EDU_MOD failed"
 		return 1
 	fi
 }
@@ -206,7 +175,7 @@ rescan_for() {
 		fi
 		rf_i=$((rf_i + 1))
 		if [ "$rf_i" -gt $((10 * PER_S)) ]; then
-			log "$1 is not back 10 s after a rescan"
+			say "$1 is not back 10 s after a rescan"
 			return 1
 		fi
 		sleep "$TICK"
@@ -266,7 +235,7 @@ start_klog() {
 		done
 		sk_i=$((sk_i + 1))
 	done
-	log "vfio-reliab klog does not follow the kernel log"
+	say "vfio-reliab klog does not follow the kernel log"
 	return 1
 }
 
@@ -281,7 +250,7 @@ mark() {
 	while ! grep -q -F -e "$MARK" "$KLOG"; do
 		mk_i=$((mk_i + 1))
 		if [ "$mk_i" -gt $((10 * PER_S)) ]; then
-			log "the kernel log follower did not see '$MARK' in 10 s"
+			say "the kernel log follower did not see '$MARK' in 10 s"
 			return 1
 		fi
 		sleep "$TICK"
@@ -346,7 +315,7 @@ run_test() {
 	rt_pa=$2
 	shift 2
 	if [ -n "$SETUP_FAILED" ]; then
-		log "$rt_name: not run: the set-up failed"
+		say "$rt_name: not run: the set-up failed"
 		result "$rt_name" 1
 		return
 	fi
@@ -361,10 +330,10 @@ run_test() {
 	rt_rc=$(cat "$RC_FILE")
 	mark || rt_log=1
 	if [ "$rt_log" -ne 0 ]; then
-		log "$rt_name: the kernel log could not be checked"
+		say "$rt_name: the kernel log could not be checked"
 		rt_rc=1
 	elif ! klog_clean "$rt_from" "$MARK" "$rt_pa"; then
-		log "$rt_name: the kernel log has splats (above)"
+		say "$rt_name: the kernel log has splats (above)"
 		rt_rc=1
 	fi
 	result "$rt_name" "$rt_rc"
@@ -387,7 +356,7 @@ t_faults() {
 
 t_fuzz() {
 	ensure_edu "$EDU1" && ensure_edu "$EDU2" || return 1
-	log "fuzz $1: seed $SEED (rig.fuzz_seed=N overrides it)"
+	say "fuzz $1: seed $SEED (rig.fuzz_seed=N overrides it)"
 	vfio-reliab fuzz "$EDU1" "$EDU2" "$1" "$FUZZ_N" "$SEED"
 }
 
@@ -455,19 +424,19 @@ t_stress() {
 	ts_toggles=$!
 	stress_removes &
 	ts_removes=$!
-	log "stress: $STRESS_S s of bind cycles of $EDU1, hammer on $EDU2, module cycles, disable_vendor_ops toggles, removes of $TESTDEV"
+	say "stress: $STRESS_S s of bind cycles of $EDU1, hammer on $EDU2, module cycles, disable_vendor_ops toggles, removes of $TESTDEV"
 	sleep "$STRESS_S"
 	: >"$STRESS/stop"
 	for ts_pid in $ts_binds $ts_modules $ts_toggles $ts_removes $ts_hammer; do
 		if ! wait_gone "$ts_pid" 60; then
-			log "stress: process $ts_pid did not stop within 60 s: killed"
+			say "stress: process $ts_pid did not stop within 60 s: killed"
 			kill -9 "$ts_pid" 2>/dev/null
 			ts_rc=1
 		fi
 		wait "$ts_pid"
 		ts_status=$?
 		if [ "$ts_pid" = "$ts_hammer" ] && [ "$ts_status" -ne 0 ]; then
-			log "stress: vfio-reliab hammer exited with $ts_status"
+			say "stress: vfio-reliab hammer exited with $ts_status"
 			ts_rc=1
 		fi
 	done
@@ -506,13 +475,13 @@ hold_start() {
 	while ! grep -q -x READY "$HOLD_OUT"; do
 		if gone "$HOLD_PID"; then
 			wait "$HOLD_PID"
-			log "vfio-reliab hold $1 $2 exited with $? before READY:"
+			say "vfio-reliab hold $1 $2 exited with $? before READY:"
 			show "$HOLD_OUT"
 			return 1
 		fi
 		hs_i=$((hs_i + 1))
 		if [ "$hs_i" -gt $((60 * PER_S)) ]; then
-			log "vfio-reliab hold $1 $2: no READY within 60 s"
+			say "vfio-reliab hold $1 $2: no READY within 60 s"
 			show "$HOLD_OUT"
 			kill -9 "$HOLD_PID"
 			wait "$HOLD_PID"
@@ -522,7 +491,7 @@ hold_start() {
 	done
 	WRITER_PID=$(sed -n 's/^# writer pid \([0-9][0-9]*\)$/\1/p' "$HOLD_OUT")
 	if [ "$2" = remapwait ] && [ -z "$WRITER_PID" ]; then
-		log "vfio-reliab hold: no writer pid"
+		say "vfio-reliab hold: no writer pid"
 		return 1
 	fi
 }
@@ -531,7 +500,7 @@ hold_start() {
 hold_end() {
 	he_rc=0
 	if ! wait_gone "$HOLD_PID" "$1"; then
-		log "the holder did not exit within $1 s: killed"
+		say "the holder did not exit within $1 s: killed"
 		kill -9 "$HOLD_PID"
 		wait_gone "$HOLD_PID" 30
 		he_rc=1
@@ -540,7 +509,7 @@ hold_end() {
 	he_status=$?
 	show "$HOLD_OUT"
 	if [ "$he_rc" -eq 0 ] && [ "$he_status" -ne 0 ]; then
-		log "the holder exited with status $he_status"
+		say "the holder exited with status $he_status"
 		he_rc=1
 	fi
 	return $he_rc
@@ -570,13 +539,13 @@ t_remove_during() {
 	kill -USR1 "$HOLD_PID"
 	hold_end 30 || tr_rc=1
 	if ! wait_gone "$tr_remove" 30; then
-		log "the remove of $EDU2 did not end within 30 s of the holder's exit: killed"
+		say "the remove of $EDU2 did not end within 30 s of the holder's exit: killed"
 		kill -9 "$tr_remove"
 		tr_rc=1
 	fi
-	wait "$tr_remove" || { log "the remove of $EDU2 failed"; tr_rc=1; }
+	wait "$tr_remove" || { say "the remove of $EDU2 failed"; tr_rc=1; }
 	if [ -e "$PCI/devices/$EDU2" ]; then
-		log "$EDU2 is still there after its remove"
+		say "$EDU2 is still there after its remove"
 		tr_rc=1
 	fi
 	rescan_for "$EDU2" || return 1
@@ -600,23 +569,23 @@ t_unload_during_hold() {
 		tu_status=$?
 		tu_ms=$((($(vfio-reliab now) - tu_t0) / 1000000))
 		if [ "$tu_status" -eq 0 ]; then
-			log "$tu_stage: rmmod $EDU_MOD succeeded while $EDU2 is held"
+			say "$tu_stage: rmmod $EDU_MOD succeeded while $EDU2 is held"
 			tu_rc=1
 		elif [ "$tu_status" -eq 124 ] || [ "$tu_status" -eq 143 ]; then
-			log "$tu_stage: rmmod $EDU_MOD did not return within 10 s"
+			say "$tu_stage: rmmod $EDU_MOD did not return within 10 s"
 			tu_rc=1
 		else
 			case "$tu_out" in
 			*busy* | *"in use"* | *"temporarily unavailable"*)
-				log "$tu_stage: rmmod refused in $tu_ms ms: $tu_out"
+				say "$tu_stage: rmmod refused in $tu_ms ms: $tu_out"
 				;;
 			*)
-				log "$tu_stage: rmmod failed, not as busy: $tu_out"
+				say "$tu_stage: rmmod failed, not as busy: $tu_out"
 				tu_rc=1
 				;;
 			esac
 		fi
-		mod_loaded || { log "$tu_stage: $EDU_MOD is gone"; tu_rc=1; }
+		mod_loaded || { say "$tu_stage: $EDU_MOD is gone"; tu_rc=1; }
 		kill -USR1 "$HOLD_PID"
 		hold_end 30 || tu_rc=1
 		wr Y "$TRAP" || tu_rc=1
@@ -640,7 +609,7 @@ t_sigkill_during() {
 	# shellcheck disable=SC2086
 	for tk_pid in "$HOLD_PID" $WRITER_PID; do
 		if ! wait_gone "$tk_pid" 30; then
-			log "process $tk_pid is still there 30 s after SIGKILL"
+			say "process $tk_pid is still there 30 s after SIGKILL"
 			tk_rc=1
 		fi
 	done
@@ -654,7 +623,7 @@ t_sigkill_during() {
 
 t_kmemleak() {
 	if [ ! -e "$KMEMLEAK" ]; then
-		log "no $KMEMLEAK (CONFIG_DEBUG_KMEMLEAK)"
+		say "no $KMEMLEAK (CONFIG_DEBUG_KMEMLEAK)"
 		return 4
 	fi
 	# Objects younger than 5 s are not reported yet: scan twice
@@ -663,7 +632,7 @@ t_kmemleak() {
 	wr scan "$KMEMLEAK" || return 1
 	tl_report=$(cat "$KMEMLEAK")
 	[ -z "$tl_report" ] && return 0
-	log "kmemleak reports:"
+	say "kmemleak reports:"
 	printf '%s\n' "$tl_report" | sed -n '1,200s/^/# /p'
 	return 1
 }
@@ -714,18 +683,18 @@ restore() {
 setup() {
 	for su_mod in vfio-pci vfio_iommu_type1 "$EDU_MOD"; do
 		if ! modprobe "$su_mod"; then
-			log "modprobe $su_mod failed"
+			say "modprobe $su_mod failed"
 			return 1
 		fi
 	done
 	if ! command -v vfio-reliab >/dev/null; then
-		log "no vfio-reliab in PATH"
+		say "no vfio-reliab in PATH"
 		return 1
 	fi
 	EDUS=$(find_devices 0x1234 0x11e8 | tr '\n' ' ')
 	for su_dev in "$EDU1" "$EDU2" "$TESTDEV"; do
 		if [ ! -e "$PCI/devices/$su_dev" ]; then
-			log "no device $su_dev"
+			say "no device $su_dev"
 			return 1
 		fi
 	done
@@ -736,7 +705,7 @@ setup() {
 		bind "$su_dev" && expect_vendor "$su_dev" "$EDU_MOD" || return 1
 	done
 	bind "$TESTDEV" && expect_vendor "$TESTDEV" none || return 1
-	log "edu devices $EDUS, pci-testdev $TESTDEV; mode $MODE: faults at every ${FAULT_STEP}th of at most $FAULT_MAX points per path, fuzz $FUZZ_N streams per protocol (seed $SEED), stress $STRESS_S s"
+	say "edu devices $EDUS, pci-testdev $TESTDEV; mode $MODE: faults at every ${FAULT_STEP}th of at most $FAULT_MAX points per path, fuzz $FUZZ_N streams per protocol (seed $SEED), stress $STRESS_S s"
 	if [ -w "$KMEMLEAK" ]; then
 		wr scan "$KMEMLEAK" && wr clear "$KMEMLEAK"
 	fi
@@ -746,12 +715,12 @@ setup() {
 echo "TAP version 13"
 echo "1..$NUM_TESTS"
 if [ "$(id -u)" -ne 0 ]; then
-	log "must be run as root"
+	say "must be run as root"
 	SETUP_FAILED=1
 fi
 case "$SEED" in
 '' | *[!0-9]*)
-	log "rig.fuzz_seed=$SEED is not a number"
+	say "rig.fuzz_seed=$SEED is not a number"
 	SETUP_FAILED=1
 	;;
 esac
@@ -763,7 +732,7 @@ mount -t debugfs none /sys/kernel/debug 2>/dev/null
 trap 'restore; exit 1' HUP INT TERM
 start_klog
 if [ -z "$SETUP_FAILED" ] && ! setup; then
-	log "set-up failed"
+	say "set-up failed"
 	SETUP_FAILED=1
 fi
 
