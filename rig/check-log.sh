@@ -36,6 +36,8 @@ filtered() {
 if filtered | grep -nE "$pattern" >/dev/null; then
 	echo "rig: kernel splat in $log:" >&2
 	filtered | grep -nE -A12 "$pattern" | head -80 >&2
+	# One line for the summary at the end of make check
+	echo "rig: first splat: $(filtered | grep -m1 -E "$pattern" | cut -c1-200)" >&2
 	exit 1
 fi
 echo "rig: no splat in $(basename "$log")"

@@ -16,11 +16,12 @@ set -uo pipefail
 pass=0
 fail=0
 failed=()
+whys=()
 
 gate() {
 	local name=$1
 	shift
-	local log=$LOG_DIR/gate-$name.log start=$SECONDS
+	local log=$LOG_DIR/gate-$name.log start=$SECONDS why
 	mkdir -p "$LOG_DIR"
 	printf '==> %-16s ' "$name"
 	if "$@" >"$log" 2>&1; then
@@ -30,6 +31,8 @@ gate() {
 	fi
 	fail=$((fail + 1))
 	failed+=("$name")
+	why=$(sed -n 's/^rig: first splat: //p' "$log" | head -n 1)
+	[ -z "$why" ] || whys+=("$name: $why")
 	echo "FAILED ($((SECONDS - start))s), log: $log"
 	tail -n 40 "$log" | sed 's/^/    /'
 	return 1
@@ -115,5 +118,6 @@ for b in ${CHECK_BASES:-7.3 6.12}; do
 done
 
 [ ${#failed[@]} -eq 0 ] || echo "failed: ${failed[*]}"
+for w in "${whys[@]}"; do echo "  $w"; done
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]

@@ -45,6 +45,11 @@ qemu_cmd() {
 	# unstable in the middle of a run, and the guest's clock stopped
 	# while a polling loop waited on it.  Use the HPET from the start.
 	[ "$m" = bench ] && extra=" tsc=unstable"
+	# Under TCG on a loaded 2-core host a vCPU thread can be held off
+	# for many seconds; the RCU stall and soft lockup detectors would
+	# call that a splat.  Give them 60 s (real stalls do not end);
+	# KASAN, lockdep, kmemleak and the hung-task detector are as they are.
+	[ "$accel" = tcg ] && extra="$extra rcupdate.rcu_cpu_stall_timeout=60 watchdog_thresh=30"
 	echo qemu-system-x86_64 -nodefaults -no-reboot -display none \
 		-machine q35,accel="$accel" -cpu "$cpu" -smp 2 -m 3G \
 		-device intel-iommu,intremap=on \

@@ -71,6 +71,14 @@ want reliability && run_suite reliability sh /rig/reliability.sh "$reliab"
 echo "RIG: results begin"
 cat "$results"
 echo "RIG: results end"
+# What kmemleak's last scan (the selftest's, or its own thread's since)
+# found, for the host's splat check to show
+leaks=$(cat /sys/kernel/debug/kmemleak 2>/dev/null)
+if [ -n "$leaks" ]; then
+	echo "RIG: kmemleak report begin"
+	printf '%s\n' "$leaks" | head -n 200
+	echo "RIG: kmemleak report end"
+fi
 echo "RIG: dmesg begin"
 dmesg
 echo "RIG: dmesg end"
