@@ -10,6 +10,10 @@
 #         suite at its smoke size (rig/guest/reliability.sh)
 #   6.12  the 6.12.y LTS backport in patches-6.12/: apply, build and the
 #         same VM suite; its results are named "6.12: ..."
+# Once mainline's kernel is built and packed, the gates that need no VM
+# (per-patch build, static, docs, and the tree and build of each backport
+# after mainline in CHECK_BASES) run in the background at nice 19 while
+# mainline's VM boots run; their results come after mainline's VM ones.
 set -uo pipefail
 . "$(dirname "$0")/common.sh"
 
@@ -62,24 +66,74 @@ use_base() {
 	. "$RIG_DIR/common.sh"
 }
 
+# Gates that need no VM run in the background while the mainline VM boots
+# run, at nice 19: under TCG the guest leaves much of the two cores idle,
+# and the VM's threads still come first.  Each step writes its output to
+# $BG_DIR/<step>.log and "<status> <seconds>" to $BG_DIR/<step>.rc;
+# bg_wait makes that the gate's result when the foreground gets there.
+BG_DIR=$BUILD_DIR/background
+bg_pid=
+
+# bg_step NAME BASE COMMAND...: one background step
+bg_step() {
+	local name=$1 b=$2 start=$SECONDS rc=0
+	shift 2
+	(use_base "$b" && nice -n 19 "$@") >"$BG_DIR/$name.log" 2>&1 || rc=$?
+	echo "$rc $((SECONDS - start))" >"$BG_DIR/$name.rc"
+	return "$rc"
+}
+
+# bg_start BASE...: mainline's per-patch, static and docs gates, then the
+# tree and build of each backport BASE
+bg_start() {
+	rm -rf "$BG_DIR"
+	mkdir -p "$BG_DIR"
+	(
+		bg_step bisect "$MAINLINE_BASE" "$RIG_DIR/gates.sh" bisect
+		bg_step static "$MAINLINE_BASE" "$RIG_DIR/gates.sh" static
+		bg_step docs "$MAINLINE_BASE" "$RIG_DIR/docs.sh"
+		for b in "$@"; do
+			bg_step "$b-tree" "$b" "$RIG_DIR/tree.sh" &&
+				bg_step "$b-build" "$b" "$RIG_DIR/build.sh"
+		done
+	) </dev/null &
+	bg_pid=$!
+}
+
+# bg_wait NAME: wait for background step NAME, print its output, return
+# its status (a gate's body)
+bg_wait() {
+	local rc secs
+	while [ ! -f "$BG_DIR/$1.rc" ] && kill -0 "$bg_pid" 2>/dev/null; do
+		sleep 5
+	done
+	if [ ! -f "$BG_DIR/$1.rc" ]; then
+		echo "rig: background step $1 did not run (an earlier one failed?)"
+		return 1
+	fi
+	cat "$BG_DIR/$1.log"
+	read -r rc secs <"$BG_DIR/$1.rc"
+	echo "rig: $1 took ${secs}s in the background"
+	return "$rc"
+}
+
 check_mainline() {
 	use_base "$MAINLINE_BASE"
 	gate tree "$RIG_DIR/tree.sh" || return
 	gate overlay "$RIG_DIR/check-overlay.sh"
 	gate checkpatch "$RIG_DIR/gates.sh" checkpatch
-	# The full build first: the per-patch and static gates then only
-	# rebuild the directories the series touches, and the build of HEAD
-	# after them puts back HEAD's objects for the VM.
-	gate build "$RIG_DIR/build.sh"
-	gate bisect "$RIG_DIR/gates.sh" bisect
-	gate static "$RIG_DIR/gates.sh" static
-	# Sphinx on the driver-api document, with the kernel-doc of the headers.
-	gate docs "$RIG_DIR/docs.sh"
-	gate build-head "$RIG_DIR/build.sh" || return
+	# The full build first (the VM boots copy its kernel and modules);
+	# the per-patch and static gates then only rebuild the directories
+	# the series touches.
+	gate build "$RIG_DIR/build.sh" || return
 	gate selftests "$RIG_DIR/selftests.sh" || return
 	gate initramfs "$RIG_DIR/initramfs.sh" || return
 	# QEMU 10.0 for the VM's QEMU 10 tests (fetched once, then reused).
 	gate qemu10 "$RIG_DIR/qemu10.sh"
+	# From here the kernel tree and its objects are free: the per-patch
+	# build, the static gates, the docs and the backports' trees and
+	# builds go on in the background (results below, in this order).
+	bg_start $BACKPORTS
 	gate vm-boot "$RIG_DIR/vm.sh" test 2400
 	gate vm-splat "$RIG_DIR/check-log.sh" "$LOG_DIR/test.log"
 	vm_results "$LOG_DIR/test.log" ""
@@ -94,13 +148,22 @@ check_mainline() {
 		"$LOG_DIR/reliability.log"
 	vm_results "$LOG_DIR/reliability.log" ""
 	grep -h '^RIG-RELIAB: summary' "$LOG_DIR/reliability.log" || true
+	gate bisect bg_wait bisect
+	gate static bg_wait static
+	# Sphinx on the driver-api document, with the kernel-doc of the headers.
+	gate docs bg_wait docs
 }
 
 check_backport() {
 	use_base "$1"
 	local p=$BASE-
-	gate "${p}tree" "$RIG_DIR/tree.sh" || return
-	gate "${p}build" "$RIG_DIR/build.sh" || return
+	if [ -n "$bg_pid" ]; then
+		gate "${p}tree" bg_wait "${p}tree" || return
+		gate "${p}build" bg_wait "${p}build" || return
+	else
+		gate "${p}tree" "$RIG_DIR/tree.sh" || return
+		gate "${p}build" "$RIG_DIR/build.sh" || return
+	fi
 	gate "${p}selftests" "$RIG_DIR/selftests.sh" || return
 	gate "${p}initramfs" "$RIG_DIR/initramfs.sh" || return
 	gate "${p}qemu10" "$RIG_DIR/qemu10.sh"
@@ -109,7 +172,18 @@ check_backport() {
 	vm_results "$LOG_DIR/test.log" "$BASE: "
 }
 
-for b in ${CHECK_BASES:-7.3 6.12}; do
+BASES=${CHECK_BASES:-7.3 6.12}
+# The backports after mainline: their trees and builds go in the background
+BACKPORTS=
+seen=0
+for b in $BASES; do
+	if [ "$b" = "$MAINLINE_BASE" ]; then
+		seen=1
+	elif [ "$seen" = 1 ]; then
+		BACKPORTS="$BACKPORTS $b"
+	fi
+done
+for b in $BASES; do
 	step "base $b"
 	case "$b" in
 	"$MAINLINE_BASE") check_mainline ;;
@@ -117,6 +191,8 @@ for b in ${CHECK_BASES:-7.3 6.12}; do
 	esac
 done
 
+# Nothing of the background is left running
+[ -z "$bg_pid" ] || wait "$bg_pid" 2>/dev/null
 [ ${#failed[@]} -eq 0 ] || echo "failed: ${failed[*]}"
 for w in "${whys[@]}"; do echo "  $w"; done
 echo "$pass passed, $fail failed"

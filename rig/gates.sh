@@ -127,9 +127,17 @@ gate_bisect() {
 	for c in $commits; do
 		kgit checkout -q "$c"
 		dirs=$(build_dirs $(kgit diff --name-only --diff-filter=d base "$c"))
-		cp "$WORK_DIR/bisect-config" "$KOUT/.config"
-		kmake -s olddefconfig >/dev/null
-		build_commit "$c" "" kmake $dirs || bad=1
+		# A commit of tools/, Documentation/ or MAINTAINERS only gives
+		# the kernel build what the previous commit's build compiled
+		if [ "$c" != "$last" ] &&
+			! kgit diff --name-only "$c~1" "$c" |
+			grep -qvE '^(tools|Documentation)/|^MAINTAINERS$'; then
+			echo "bisect: $(kgit log -1 --format='%h %s' "$c"): no file the kernel build reads changed"
+		else
+			cp "$WORK_DIR/bisect-config" "$KOUT/.config"
+			kmake -s olddefconfig >/dev/null
+			build_commit "$c" "" kmake $dirs || bad=1
+		fi
 		# i386 once, at the last commit: every commit on x86_64, the
 		# 32-bit build of the end result (a per-commit i386 pass cost
 		# as much again as the x86_64 one, for what the x86_64 pass of

@@ -11,7 +11,7 @@
 #
 #   smoke (default, sized for CI): fault walks that inject every 9th
 #   point of each path (1, 10, 19, ... until the operation has no more;
-#   at most 4000; not the trap path, see PATHS), 5000 fuzzed streams per
+#   at most 4000), 5000 fuzzed streams per
 #   protocol, 45 s of stress; long: every 3rd point of every path, 50000
 #   streams per protocol, 300 s.
 #   The fuzz seed is fixed (20261203); rig.fuzz_seed=N on the kernel
@@ -101,9 +101,6 @@ KLOG=$WORK/klog
 ALL=$WORK/all
 RC_FILE=$WORK/rc
 PATHS="bind open info v1save v1resume v2save v2resume trap close unbind unload"
-# The trap path allocates nothing, and fail_function does not fail its
-# vfio_pci_core_trap_bars() here (open: README, "Reliability"): long only.
-[ "$MODE" = smoke ] && PATHS=$(echo "$PATHS" | sed 's/ trap / /')
 NUM_TESTS=$(($(echo "$PATHS" | wc -w) + 10))
 
 # rig/check-log.sh's splats

@@ -1229,10 +1229,12 @@ static int cmd_faults(int argc, char **argv)
 	}
 
 	/*
-	 * An operation that allocates nothing may still call an injectable
-	 * function, whose check fail-nth does not count: fail its first
-	 * call with fail_function's own attributes instead, task-filtered
-	 * (make-it-fail on this thread only) and times=1.
+	 * An operation whose walk reached no point: fail the first call of
+	 * an injectable function with fail_function's own attributes
+	 * instead, task-filtered (make-it-fail on this thread only) and
+	 * times=1.  Both this and fail-nth need fail_function's kprobes on
+	 * ftrace (rig/kernel.config): an int3 kprobe's handler runs in NMI
+	 * context, where neither counts the thread.
 	 */
 	if (complete && !broken && !final_failed && !points && nff) {
 		char times[16] = "";
