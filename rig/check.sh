@@ -11,9 +11,9 @@
 #   6.12  the 6.12.y LTS backport in patches-6.12/: apply, build and the
 #         same VM suite; its results are named "6.12: ..."
 # Once mainline's kernel is built and packed, the gates that need no VM
-# (per-patch build, static, docs, and the tree and build of each backport
-# after mainline in CHECK_BASES) run in the background at nice 19 while
-# mainline's VM boots run; their results come after mainline's VM ones.
+# (the tree and build of each backport after mainline in CHECK_BASES,
+# then mainline's per-patch build, static and docs) run in the background
+# at nice 19 while the VM boots run; mainline's come last.
 set -uo pipefail
 . "$(dirname "$0")/common.sh"
 
@@ -83,19 +83,21 @@ bg_step() {
 	return "$rc"
 }
 
-# bg_start BASE...: mainline's per-patch, static and docs gates, then the
-# tree and build of each backport BASE
+# bg_start BASE...: the tree and build of each backport BASE first (its
+# VM boots can then follow mainline's at once), then mainline's
+# per-patch, static and docs gates (they go on during the backports' VM
+# boots)
 bg_start() {
 	rm -rf "$BG_DIR"
 	mkdir -p "$BG_DIR"
 	(
-		bg_step bisect "$MAINLINE_BASE" "$RIG_DIR/gates.sh" bisect
-		bg_step static "$MAINLINE_BASE" "$RIG_DIR/gates.sh" static
-		bg_step docs "$MAINLINE_BASE" "$RIG_DIR/docs.sh"
 		for b in "$@"; do
 			bg_step "$b-tree" "$b" "$RIG_DIR/tree.sh" &&
 				bg_step "$b-build" "$b" "$RIG_DIR/build.sh"
 		done
+		bg_step bisect "$MAINLINE_BASE" "$RIG_DIR/gates.sh" bisect
+		bg_step static "$MAINLINE_BASE" "$RIG_DIR/gates.sh" static
+		bg_step docs "$MAINLINE_BASE" "$RIG_DIR/docs.sh"
 	) </dev/null &
 	bg_pid=$!
 }
@@ -130,9 +132,10 @@ check_mainline() {
 	gate initramfs "$RIG_DIR/initramfs.sh" || return
 	# QEMU 10.0 for the VM's QEMU 10 tests (fetched once, then reused).
 	gate qemu10 "$RIG_DIR/qemu10.sh"
-	# From here the kernel tree and its objects are free: the per-patch
-	# build, the static gates, the docs and the backports' trees and
-	# builds go on in the background (results below, in this order).
+	# From here the kernel tree and its objects are free: the backports'
+	# trees and builds, the per-patch build, the static gates and the
+	# docs go on in the background (results: backports' in their place,
+	# mainline's at the end).
 	bg_start $BACKPORTS
 	gate vm-boot "$RIG_DIR/vm.sh" test 2400
 	gate vm-splat "$RIG_DIR/check-log.sh" "$LOG_DIR/test.log"
@@ -148,6 +151,13 @@ check_mainline() {
 		"$LOG_DIR/reliability.log"
 	vm_results "$LOG_DIR/reliability.log" ""
 	grep -h '^RIG-RELIAB: summary' "$LOG_DIR/reliability.log" || true
+}
+
+# Mainline's gates that ran in the background, last
+mainline_background() {
+	[ -n "$bg_pid" ] || return 0
+	step "base $MAINLINE_BASE: per-patch builds, static gates, docs"
+	use_base "$MAINLINE_BASE"
 	gate bisect bg_wait bisect
 	gate static bg_wait static
 	# Sphinx on the driver-api document, with the kernel-doc of the headers.
@@ -191,6 +201,7 @@ for b in $BASES; do
 	esac
 done
 
+mainline_background
 # Nothing of the background is left running
 [ -z "$bg_pid" ] || wait "$bg_pid" 2>/dev/null
 [ ${#failed[@]} -eq 0 ] || echo "failed: ${failed[*]}"

@@ -1,11 +1,16 @@
 #!/bin/bash
-# Make $KOUT/.config: tinyconfig plus rig/kernel.config.
+# Make $KOUT/.config: tinyconfig plus rig/kernel.config, plus
+# rig/kernel-$BASE.config when the base has one (options one base needs
+# and the other does not: a change of any option makes every object of
+# that base's build a ccache miss).
 set -euo pipefail
 . "$(dirname "$0")/common.sh"
 
 mkdir -p "$KOUT"
 kmake -s tinyconfig >/dev/null
-"$KSRC"/scripts/kconfig/merge_config.sh -m -O "$KOUT" "$KOUT/.config" "$RIG_DIR/kernel.config" >/dev/null
+frags=("$RIG_DIR/kernel.config")
+[ ! -f "$RIG_DIR/kernel-$BASE.config" ] || frags+=("$RIG_DIR/kernel-$BASE.config")
+"$KSRC"/scripts/kconfig/merge_config.sh -m -O "$KOUT" "$KOUT/.config" "${frags[@]}" >/dev/null
 kmake -s olddefconfig >/dev/null
 
 # Report fragment options that did not stick (ignoring symbols the series
@@ -26,6 +31,6 @@ while IFS= read -r line; do
 		fi
 		;;
 	esac
-done <"$RIG_DIR/kernel.config"
+done < <(cat "${frags[@]}")
 [ "${RIG_CONFIG_STRICT:-1}" = 1 ] && [ $bad -ne 0 ] && die "config fragment does not apply cleanly"
 echo "rig: config ready ($KOUT/.config)"
