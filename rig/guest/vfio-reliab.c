@@ -25,9 +25,9 @@
  *	  trap      with vfio_pci_edu's trap_bar0=N: 1 written to the
  *		    device's debugfs bar0_trapped while nobody listens to
  *		    the REMAP_BAR_REGION irq (ENOTCONN), then 0 (success)
- *	  close     the close() of the device fd, then of its group's
- *		    and container's fds (type1 gives the device back its
- *		    default IOMMU domain)
+ *	  close     the close() of the device fd (its group's and
+ *		    container's fds are closed after, without injection:
+ *		    see op_close())
  *	  unbind    the write of BDF to its driver's unbind
  *	  unload    delete_module(vfio_pci_edu, O_NONBLOCK), with every
  *		    device it drives unbound before
@@ -820,21 +820,19 @@ static void undo_trap(struct fctx *c)
 }
 
 /*
- * The device fd's close (the device's release runs in this task, at the
- * syscall's end), then the group's and the container's, as userspace
- * tears down: detaching the group from type1 gives the device its
- * default IOMMU domain back
+ * The device fd's close: the device's release (the vendor's close_device
+ * and vfio-pci's) runs in this task, at the syscall's end.  The group's
+ * and the container's fds are closed afterwards by undo_dev(), not under
+ * injection: detaching the group from type1 gives the device its default
+ * IOMMU domain back through the IOMMU core's must-succeed path, which
+ * WARNs by design when an allocation in it fails (seen with the intel
+ * IOMMU: __iommu_release_dma_ownership()), outside the series.
  */
 static int op_close(struct fctx *c)
 {
-	int ret = 0, *fds[] = { &c->m.d.fd, &c->m.d.group, &c->m.d.container };
-	size_t i;
+	int ret = close(c->m.d.fd) ? -errno : 0;
 
-	for (i = 0; i < ARRAY_SIZE(fds); i++) {
-		if (close(*fds[i]) && !ret)
-			ret = -errno;
-		*fds[i] = -1;
-	}
+	c->m.d.fd = -1;
 	return ret;
 }
 
