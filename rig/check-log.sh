@@ -7,7 +7,8 @@
 # --faults (the reliability suite's log): between the lines "reliability:
 # faults begin" and "reliability: faults end", the reports of the
 # allocation failures the suite injects on purpose ("page allocation
-# failure", "vmalloc error") are no splat, from that line to the end of
+# failure", "vmalloc error", and with rig.fault_verbose=1 "FAULT_INJECTION:
+# forcing a failure") are no splat, from that line to the end of
 # its stack ("</TASK>"); everything else there still is.
 set -euo pipefail
 faults=0
@@ -26,7 +27,7 @@ filtered() {
 	awk '
 		/reliability: faults begin/ { win = 1 }
 		/reliability: faults end/ { win = 0 }
-		win && /page allocation failure|vmalloc error/ { skip = 1; dropped++ }
+		win && /page allocation failure|vmalloc error|FAULT_INJECTION: forcing a failure/ { skip = 1; dropped++ }
 		skip { if (/<\/TASK>/) skip = 0; next }
 		{ print }
 		END { if (dropped) printf "rig: %d injected allocation failure report(s) left out\n", dropped > "/dev/stderr" }

@@ -8,6 +8,8 @@
 #   RIG_SUITES=qemu,qemu10 vm.sh test   (only those in-VM suites)
 #   RIG_BENCH_ROUNDS=N RIG_BENCH_SIZES=1,16 vm.sh bench   (rig/bench.sh)
 #   RIG_RELIAB=smoke|long vm.sh reliability   (the reliability suite)
+#   RIG_APPEND="a=b c=d" vm.sh MODE   (more for the kernel command line,
+#                                     e.g. rig/guest/reliability.sh's knobs)
 #
 # The console goes to the terminal and to $LOG_DIR/<mode>.log.  KVM is used
 # when a probe boot succeeds with it, TCG otherwise.  The kernel command
@@ -59,7 +61,7 @@ qemu_cmd() {
 		-device edu,bus=br1,addr=01.0 \
 		-virtfs local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap \
 		-kernel "$GUEST_DIR/bzImage" -initrd "$GUEST_DIR/initramfs.gz" \
-		-append "'console=ttyS0 intel_iommu=on iommu=nopt panic=-1 oops=panic kmemleak=on hung_task_panic=0$extra rig.mode=$m rig.qemu10=$qemu10${RIG_SUITES:+ rig.suites=$RIG_SUITES}${RIG_BENCH_ROUNDS:+ rig.bench_rounds=$RIG_BENCH_ROUNDS}${RIG_BENCH_SIZES:+ rig.bench_sizes=$RIG_BENCH_SIZES}${RIG_RELIAB:+ rig.reliab=$RIG_RELIAB}'" \
+		-append "'console=ttyS0 intel_iommu=on iommu=nopt panic=-1 oops=panic kmemleak=on hung_task_panic=0$extra rig.mode=$m rig.qemu10=$qemu10${RIG_SUITES:+ rig.suites=$RIG_SUITES}${RIG_BENCH_ROUNDS:+ rig.bench_rounds=$RIG_BENCH_ROUNDS}${RIG_BENCH_SIZES:+ rig.bench_sizes=$RIG_BENCH_SIZES}${RIG_RELIAB:+ rig.reliab=$RIG_RELIAB}${RIG_APPEND:+ $RIG_APPEND}'" \
 		-serial stdio
 }
 

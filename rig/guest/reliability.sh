@@ -16,6 +16,11 @@
 #   streams per protocol, 300 s.
 #   The fuzz seed is fixed (20261203); rig.fuzz_seed=N on the kernel
 #   command line overrides it.
+#   To look into one finding (RIG_APPEND="..." rig/vm.sh reliability):
+#   rig.reliab_only=NAME,... runs only those tests (the others are
+#   skipped), rig.fault_from=N starts the fault walks at point N, and
+#   rig.fault_verbose=1 has the kernel log every injected failure with
+#   its stack.
 #
 # Tests, one KTAP result each:
 #   faults_<path>   vfio-reliab faults <path> 04.0 05.0 for bind, open,
@@ -77,9 +82,15 @@ long)
 	;;
 esac
 SEED=20261203
+ONLY=
+FAULT_FROM=
+FAULT_VERBOSE=
 for arg in $(cat /proc/cmdline); do
 	case "$arg" in
 	rig.fuzz_seed=*) SEED=${arg#rig.fuzz_seed=} ;;
+	rig.reliab_only=*) ONLY=${arg#rig.reliab_only=} ;;
+	rig.fault_from=*) FAULT_FROM=${arg#rig.fault_from=} ;;
+	rig.fault_verbose=1) FAULT_VERBOSE=--verbose ;;
 	esac
 done
 
@@ -269,7 +280,10 @@ klog_clean() {
 			print "# kernel log: " $0
 			next
 		}
-		pa && /page allocation failure|vmalloc error/ { skip = 1; next }
+		pa && /page allocation failure|vmalloc error|FAULT_INJECTION: forcing a failure/ {
+			skip = 1
+			next
+		}
 		skip {
 			if (/<\/TASK>/ || /[0-9]+ pages reserved/)
 				skip = 0
@@ -311,6 +325,15 @@ run_test() {
 	rt_name=$1
 	rt_pa=$2
 	shift 2
+	if [ -n "$ONLY" ]; then
+		case ",$ONLY," in
+		*",$rt_name,"*) ;;
+		*)
+			result "$rt_name" 4
+			return
+			;;
+		esac
+	fi
 	if [ -n "$SETUP_FAILED" ]; then
 		say "$rt_name: not run: the set-up failed"
 		result "$rt_name" 1
@@ -344,7 +367,8 @@ t_faults() {
 		wr N "$TRAP" || return 1
 	fi
 	vfio-reliab faults "$1" "$EDU1" "$EDU2" --max "$FAULT_MAX" \
-		--step "$FAULT_STEP" || tf_rc=1
+		--step "$FAULT_STEP" --from "${FAULT_FROM:-1}" $FAULT_VERBOSE ||
+		tf_rc=1
 	if [ "$1" = trap ]; then
 		wr Y "$TRAP" || tf_rc=1
 	fi

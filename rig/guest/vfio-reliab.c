@@ -6,13 +6,17 @@
  * "RIG-RELIAB: ..." lines, diagnostics as "# ..." lines; any failure ends
  * the tool with status 1 after saying what failed.
  *
- *   vfio-reliab faults PATH BDF [BDF2] [--max N] [--step K] [--funcs f1,...]
+ *   vfio-reliab faults PATH BDF [BDF2] [--from M] [--max N] [--step K]
+ *		       [--funcs f1,...] [--verbose]
  *	Walks the fault injection points of one operation on BDF with
- *	/proc/thread-self/fail-nth: for n = 1, 1 + K, 1 + 2K, ... (K is 1
- *	unless --step says otherwise: every point) the n-th slab, page or
- *	fail_function check that this thread's syscalls make fails, until
- *	the operation runs to its end without reaching n (the walk is
- *	complete; it must then succeed) or n passes N (default 1000).  PATH:
+ *	/proc/thread-self/fail-nth: for n = M, M + K, M + 2K, ... (M and K
+ *	are 1 unless --from and --step say otherwise: every point) the n-th
+ *	slab, page or fail_function check that this thread's syscalls make
+ *	fails, until the operation runs to its end without reaching n (the
+ *	walk is complete; it must then succeed) or n passes N (default
+ *	1000).  --verbose has the kernel log each injected failure with its
+ *	stack (FAULT_INJECTION: forcing a failure), to find a point's call
+ *	site.  PATH:
  *	  bind      the write of BDF to /sys/bus/pci/drivers_probe, with
  *		    driver_override vfio-pci and the device unbound before
  *	  open      container, group, type1 and VFIO_GROUP_GET_DEVICE_FD
@@ -43,9 +47,12 @@
  *	and removed again at the end.  "# reliability: faults begin" and
  *	"... end" go to /dev/kmsg around the walk: injected page
  *	allocation failures make the kernel warn with a stack dump there.
+ *	A /dev node of BDF's group or cdev that devtmpfs did not make after
+ *	an injected failure is made from sysfs and counted (fix_devnodes()).
  *	Prints "RIG-RELIAB: faults PATH points=<injected> of=<the
  *	operation's points, at most; 0 if the walk stopped at N>
- *	errors=<operations that failed> ok=<that succeeded anyway>"; status
+ *	errors=<operations that failed> ok=<that succeeded anyway>
+ *	nodes=</dev nodes made>"; status
  *	0 when every check passed and at least one point was reached.
  *
  *   vfio-reliab fuzz SRC DST v1|v2 COUNT SEED
@@ -108,6 +115,8 @@
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -924,6 +933,10 @@ static const char *const fault_attrs[][2] = {
 	{ FF "/probability", "0" },
 };
 
+static const char *const fault_verbose[] = {
+	DBG "/failslab/verbose", DBG "/fail_page_alloc/verbose", FF "/verbose",
+};
+
 struct ffunc {
 	char name[128];
 	int added;	/* by us: removed at the end */
@@ -957,6 +970,83 @@ static char *read_all(const char *path)
 	if (buf)
 		buf[len] = 0;
 	return buf;
+}
+
+/*
+ * Make @node from the "MAJOR:MINOR" in @devattr if the device has one and
+ * the node is missing: 1 when made, 0 when there was nothing to make, < 0
+ * on error.
+ */
+static int make_node(const char *node, const char *devattr)
+{
+	unsigned int maj, min;
+	char *dev;
+	int ok;
+
+	if (!access(node, F_OK))
+		return 0;
+	dev = read_all(devattr);
+	if (!dev)
+		return 0;
+	ok = sscanf(dev, "%u:%u", &maj, &min) == 2;
+	free(dev);
+	if (!ok)
+		return 0;
+	if (mknod(node, S_IFCHR | 0600, makedev(maj, min)))
+		return vl_die("mknod %s", node);
+	return 1;
+}
+
+/*
+ * An allocation failure injected into a char device class's devnode
+ * callback (vfio_devnode()'s kasprintf() for a group, vfio_device_devnode()'s
+ * for a device cdev) fails devtmpfs_create_node(), whose result
+ * device_add() does not check: the device is registered, its /dev node is
+ * never made.  That is the driver core's, outside the series; udev does
+ * not make nodes either (it relies on devtmpfs).  Make the nodes of @bdf's
+ * group and cdev that are missing, as a static /dev would have them, and
+ * return how many were made (< 0 on error).
+ */
+static int fix_devnodes(const char *bdf)
+{
+	char link[PATH_MAX], sys[PATH_MAX], node[PATH_MAX], attr[PATH_MAX + 300];
+	int made = 0, ret;
+	struct dirent *e;
+	const char *grp;
+	ssize_t n;
+	DIR *dir;
+
+	snprintf(sys, sizeof(sys), PCI_SYS "/devices/%s/iommu_group", bdf);
+	n = readlink(sys, link, sizeof(link) - 1);
+	if (n > 0) {
+		link[n] = 0;
+		grp = strrchr(link, '/');
+		grp = grp ? grp + 1 : link;
+		snprintf(node, sizeof(node), "/dev/vfio/%.64s", grp);
+		snprintf(sys, sizeof(sys), "/sys/class/vfio/%.64s/dev", grp);
+		ret = make_node(node, sys);
+		if (ret < 0)
+			return ret;
+		made += ret;
+	}
+	snprintf(sys, sizeof(sys), PCI_SYS "/devices/%s/vfio-dev", bdf);
+	dir = opendir(sys);
+	if (!dir)
+		return made;
+	while ((e = readdir(dir))) {
+		if (strncmp(e->d_name, "vfio", 4))
+			continue;
+		snprintf(node, sizeof(node), "/dev/vfio/devices/%.64s", e->d_name);
+		snprintf(attr, sizeof(attr), "%s/%.64s/dev", sys, e->d_name);
+		ret = make_node(node, attr);
+		if (ret < 0) {
+			made = ret;
+			break;
+		}
+		made += ret;
+	}
+	closedir(dir);
+	return made;
 }
 
 /*
@@ -1065,15 +1155,16 @@ static void __attribute__((noinline)) prefault_stack(void)
 
 static int cmd_faults(int argc, char **argv)
 {
-	int points = 0, errors = 0, ok = 0, broken = 0, complete = 0;
+	int points = 0, errors = 0, ok = 0, broken = 0, complete = 0, nodes = 0;
 	int errcount[256] = { 0 }, nff, final_failed = 0, i, ret, rec;
 	struct fctx c = { .sysfd = -1 };
 	const char *funcs = DEFAULT_FUNCS;
 	const struct fpath *p = NULL;
 	char arm[24], opmsg[sizeof(vl_msg)];
 	struct ffunc ff[16];
-	long max = 1000, step = 1, n, left;
+	long max = 1000, step = 1, from = 1, n, left;
 	size_t arm_len;
+	int verbose = 0;
 
 	for (i = 0; i < (int)ARRAY_SIZE(fpaths); i++)
 		if (!strcmp(argv[0], fpaths[i].name))
@@ -1090,6 +1181,12 @@ static int cmd_faults(int argc, char **argv)
 			step = parse_u64(argv[++i], "--step");
 			if (step < 1)
 				step = 1;
+		} else if (!strcmp(argv[i], "--from") && i + 1 < argc) {
+			from = parse_u64(argv[++i], "--from");
+			if (from < 1)
+				from = 1;
+		} else if (!strcmp(argv[i], "--verbose")) {
+			verbose = 1;
 		} else if (!strcmp(argv[i], "--funcs") && i + 1 < argc) {
 			funcs = argv[++i];
 		} else if (argv[i][0] != '-' && !c.bdf2) {
@@ -1105,6 +1202,10 @@ static int cmd_faults(int argc, char **argv)
 	for (i = 0; i < (int)ARRAY_SIZE(fault_attrs); i++)
 		if (sysfs_write(fault_attrs[i][0], fault_attrs[i][1]))
 			bail("faults: setting up fault injection (CONFIG_FAULT_INJECTION_DEBUG_FS, debugfs mounted?)");
+	/* The kernel logs each injected failure with its stack */
+	for (i = 0; verbose && i < (int)ARRAY_SIZE(fault_verbose); i++)
+		if (sysfs_write(fault_verbose[i], "2"))
+			bail("faults: --verbose");
 	nff = setup_funcs(funcs, ff, ARRAY_SIZE(ff));
 	fnth_fd = open(FAIL_NTH, O_RDWR | O_CLOEXEC);
 	if (fnth_fd < 0) {
@@ -1146,7 +1247,7 @@ static int cmd_faults(int argc, char **argv)
 	if (kmsg_wfd < 0 || write(kmsg_wfd, FAULTS_BEGIN, strlen(FAULTS_BEGIN)) < 0)
 		note("cannot write to /dev/kmsg: %s", strerror(errno));
 
-	for (n = 1; n <= max; n += step) {
+	for (n = from; n <= max; n += step) {
 		watchdog(STEP_SECS, "faults %s: point %ld: setting up", p->name, n);
 		ret = p->prep(&c);
 		if (ret) {
@@ -1211,6 +1312,15 @@ static int cmd_faults(int argc, char **argv)
 		watchdog(2 * STEP_SECS, "faults %s: point %ld: bringing the device back",
 			 p->name, n);
 		rec = p->recover ? p->recover(&c) : 0;
+		if (!rec && !left) {
+			rec = fix_devnodes(c.bdf);
+			if (rec > 0) {
+				note("faults %s: point %ld: made %d /dev node(s) that devtmpfs did not (see fix_devnodes())",
+				     p->name, n, rec);
+				nodes += rec;
+			}
+			rec = rec < 0 ? rec : 0;
+		}
 		if (!rec)
 			rec = verify(c.bdf, c.bdf2);
 		alarm(0);
@@ -1317,8 +1427,8 @@ static int cmd_faults(int argc, char **argv)
 		     p->name, max);
 	if (!points)
 		note("faults %s: no injection point was reached", p->name);
-	printf("RIG-RELIAB: faults %s points=%d of=%ld errors=%d ok=%d\n",
-	       p->name, points, complete ? n - 1 : 0, errors, ok);
+	printf("RIG-RELIAB: faults %s points=%d of=%ld errors=%d ok=%d nodes=%d\n",
+	       p->name, points, complete ? n - 1 : 0, errors, ok, nodes);
 	return broken || final_failed || !points ? 1 : 0;
 }
 
@@ -2267,7 +2377,7 @@ static int cmd_hold(const char *bdf, const char *stage)
 
 static int usage(void)
 {
-	fprintf(stderr, "usage: vfio-reliab faults bind|open|info|v1save|v1resume|v2save|v2resume|trap|close|unbind|unload BDF [BDF2] [--max N] [--step K] [--funcs f1,f2]\n"
+	fprintf(stderr, "usage: vfio-reliab faults bind|open|info|v1save|v1resume|v2save|v2resume|trap|close|unbind|unload BDF [BDF2] [--from M] [--max N] [--step K] [--funcs f1,f2] [--verbose]\n"
 		"       vfio-reliab fuzz SRC DST v1|v2 COUNT SEED\n"
 		"       vfio-reliab hammer BDF SECONDS\n"
 		"       vfio-reliab hold BDF v1save|v2read|remapwait\n"
