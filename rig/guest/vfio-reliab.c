@@ -48,7 +48,8 @@
  *	"... end" go to /dev/kmsg around the walk: injected page
  *	allocation failures make the kernel warn with a stack dump there.
  *	A /dev node of BDF's group or cdev that devtmpfs did not make after
- *	an injected failure is made from sysfs and counted (fix_devnodes()).
+ *	an injected failure is made from sysfs for the check, counted, and
+ *	removed after it, BDF then bound afresh (fix_devnodes()).
  *	Prints "RIG-RELIAB: faults PATH points=<injected> of=<the
  *	operation's points, at most; 0 if the walk stopped at N>
  *	errors=<operations that failed> ok=<that succeeded anyway>
@@ -972,6 +973,10 @@ static char *read_all(const char *path)
 	return buf;
 }
 
+/* The /dev nodes fix_devnodes() made, to unlink once checked */
+static char made_nodes[8][PATH_MAX];
+static int nmade;
+
 /*
  * Make @node from the "MAJOR:MINOR" in @devattr if the device has one and
  * the node is missing: 1 when made, 0 when there was nothing to make, < 0
@@ -992,8 +997,12 @@ static int make_node(const char *node, const char *devattr)
 	free(dev);
 	if (!ok)
 		return 0;
+	if (nmade == (int)ARRAY_SIZE(made_nodes))
+		return vl_fail(-E2BIG, "more than %zu /dev nodes to make",
+			       ARRAY_SIZE(made_nodes));
 	if (mknod(node, S_IFCHR | 0600, makedev(maj, min)))
 		return vl_die("mknod %s", node);
+	snprintf(made_nodes[nmade++], sizeof(made_nodes[0]), "%s", node);
 	return 1;
 }
 
@@ -1004,8 +1013,10 @@ static int make_node(const char *node, const char *devattr)
  * device_add() does not check: the device is registered, its /dev node is
  * never made.  That is the driver core's, outside the series; udev does
  * not make nodes either (it relies on devtmpfs).  Make the nodes of @bdf's
- * group and cdev that are missing, as a static /dev would have them, and
- * return how many were made (< 0 on error).
+ * group and cdev that are missing, so that the device can be checked as it
+ * is, and return how many were made (< 0 on error).  drop_devnodes()
+ * removes them again afterwards: devtmpfs never removes a node it did not
+ * make, and one left behind would name whatever gets its minor next.
  */
 static int fix_devnodes(const char *bdf)
 {
@@ -1047,6 +1058,30 @@ static int fix_devnodes(const char *bdf)
 	}
 	closedir(dir);
 	return made;
+}
+
+/*
+ * Unlink the nodes fix_devnodes() made; with @rebind, bind @bdf afresh
+ * (without injection) so that devtmpfs makes them, and check it did.
+ */
+static int drop_devnodes(const char *bdf, int rebind)
+{
+	int i, ret;
+
+	for (i = 0; i < nmade; i++)
+		unlink(made_nodes[i]);
+	nmade = 0;
+	if (!rebind)
+		return 0;
+	ret = unbind_dev(bdf);
+	if (!ret)
+		ret = ensure_edu(bdf);
+	if (!ret && fix_devnodes(bdf)) {
+		drop_devnodes(bdf, 0);
+		ret = vl_fail(-ENOENT, "%s: /dev nodes missing after a bind without injection",
+			      bdf);
+	}
+	return ret;
 }
 
 /*
@@ -1323,6 +1358,10 @@ static int cmd_faults(int argc, char **argv)
 		}
 		if (!rec)
 			rec = verify(c.bdf, c.bdf2);
+		if (nmade) {
+			ret = drop_devnodes(c.bdf, !rec);
+			rec = rec ? rec : ret;
+		}
 		alarm(0);
 		if (rec) {
 			note("faults %s: point %ld (%s): the device does not work afterwards: %s",
